@@ -1,0 +1,73 @@
+"""Config sections of the fetch and docs stages."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from corpus.config_base import Section
+
+
+class SpeakleashConfig(Section):
+    enabled: bool = True
+    """Fetch Speakleash datasets."""
+    base_url: str | None = None
+    """Where the index, manifests and `.jsonl.zst` files live: an http(s) URL, `file://` URL or a
+    path. None means the `speakleash` package's own server."""
+    datasets: list[str] | Literal["all"] = "all"
+    """Dataset names to fetch, or `all` (every dataset in the index)."""
+    exclude: list[str] = Field(default_factory=list)
+    """Dataset names to leave out (applied after `datasets`)."""
+
+
+class WikipediaConfig(Section):
+    enabled: bool = True
+    """Fetch the Wikipedia `pages-articles` dump."""
+    wiki: str = "plwiki"
+    """The wiki's database name."""
+    dump_date: str = "latest"
+    """Dump date (`YYYYMMDD`) or `latest`."""
+    base_url: str = "https://dumps.wikimedia.org"
+    """Dump server (or a `file://` URL / path to a local mirror with the same layout)."""
+    url: str | None = None
+    """Full URL of the dump file; overrides `base_url`/`wiki`/`dump_date`."""
+    verify_checksum: bool = True
+    """Check the file against the dump's published sha1 list when it is there."""
+
+
+class LocalSourceConfig(Section):
+    name: str
+    """Source name (letters, digits, `-`, `_`); documents get source `local.<name>`."""
+    path: str
+    """A directory of `.txt`, `.jsonl`, `.jsonl.zst` or `.parquet` files (searched recursively)."""
+    text_field: str = "text"
+    """The field that holds the text in `.jsonl` / `.parquet` files."""
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_safe(cls, v: str) -> str:
+        if not v or not all(c.isalnum() or c in "-_" for c in v):
+            raise ValueError(f"local source name {v!r} must be letters, digits, '-' or '_'")
+        return v
+
+
+class FetchConfig(Section):
+    speakleash: SpeakleashConfig = Field(default_factory=SpeakleashConfig)
+    wikipedia: WikipediaConfig = Field(default_factory=WikipediaConfig)
+    local: list[LocalSourceConfig] = Field(default_factory=list)
+    concurrency: int = Field(4, ge=1, le=64)
+    """Downloads running at once."""
+    retries: int = Field(5, ge=0, le=100)
+    """Attempts after the first for a failed download (exponential backoff)."""
+    backoff_s: float = Field(1.0, ge=0)
+    """First backoff delay; doubles on each retry."""
+    timeout_s: float = Field(60.0, gt=0)
+    """Socket timeout for one HTTP request."""
+
+
+class DocsConfig(Section):
+    part_bytes: int = Field(256 * 1024 * 1024, ge=1024)
+    """Target text bytes per docs part (a few hundred MB in the real config)."""
+    max_doc_chars: int = Field(10_000_000, ge=1)
+    """Documents longer than this are counted (`too_long`) and left out."""

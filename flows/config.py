@@ -1,0 +1,148 @@
+"""The pipeline config: one section per stage, composed here, validated on load.
+
+Each section's model lives next to the stage it configures; this module only composes them,
+loads YAML, applies overrides, and turns pydantic's errors into messages that name the file,
+the key path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from corpus.config_base import Section
+from corpus.clean import CleanConfig
+from corpus.corpus import CorpusConfig
+from corpus.dedup.config import DedupConfig
+from corpus.quality import QualityConfig
+from corpus.sources.config import DocsConfig, FetchConfig
+from model.config import ModelSection
+from tokenizer.config import TokenizerConfig, TokensConfig
+from train.config import ExportConfig, TrainConfig
+
+DEFAULT_CONFIG = "configs/demo.yaml"
+
+
+class RunnerConfig(Section):
+    kind: Literal["process", "serial", "dask"] = "process"
+    """`process`: a local process pool (Prefect's ProcessPoolTaskRunner in flows, a plain pool in
+    `kuznia stage`); `serial`: one task at a time in this process; `dask`: a Dask cluster."""
+    workers: int | None = Field(None, ge=1, le=1024)
+    """Worker processes; None means one per CPU core."""
+    address: str | None = None
+    """`runner: dask` only: the scheduler address of an existing cluster (None: a local one)."""
+
+    def n_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+
+class PipelineConfig(Section):
+    name: str = "kuznia"
+    """A name for this run (reports, Prefect run names)."""
+    work_dir: str = "work/demo"
+    """Where every stage writes (DESIGN.md, "Data on disk"); relative to the current directory."""
+    seed: int = 1234
+    """The root seed; stages derive their own seeds from it."""
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+    docs: DocsConfig = Field(default_factory=DocsConfig)
+    clean: CleanConfig = Field(default_factory=CleanConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    corpus: CorpusConfig = Field(default_factory=CorpusConfig)
+    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
+    tokens: TokensConfig = Field(default_factory=TokensConfig)
+    model: ModelSection = Field(default_factory=ModelSection)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+
+
+class ConfigError(ValueError):
+    """A config file that does not load: every problem, with its key path and what is allowed."""
+
+
+def _model_at(loc: tuple, root: type[BaseModel]) -> type[BaseModel] | None:
+    """The pydantic model that owns the key at `loc` (to list its allowed keys)."""
+    model: Any = root
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        ann = field.annotation
+        candidates = [ann, *getattr(ann, "__args__", ())]
+        for c in candidates:
+            for cc in [c, *getattr(c, "__args__", ())]:
+                if isinstance(cc, type) and issubclass(cc, BaseModel):
+                    model = cc
+                    break
+            else:
+                continue
+            break
+        else:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def format_errors(e: ValidationError, source: str) -> str:
+    lines = [f"invalid config {source}: {e.error_count()} problem(s)"]
+    for err in e.errors():
+        loc = tuple(err["loc"])
+        path = ".".join(str(p) for p in loc) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            owner = _model_at(loc, PipelineConfig)
+            allowed = ", ".join(owner.model_fields) if owner else "?"
+            msg = f"unknown key; allowed here: {allowed}"
+        elif "input" in err and err["type"] not in ("missing",):
+            msg = f"{msg} (got {err['input']!r})"
+        lines.append(f"  {path}: {msg}")
+    return "\n".join(lines)
+
+
+def set_dotted(data: dict, dotted: str, value: Any) -> None:
+    """Set `a.b.c=value` in a nested dict (the CLI's `--set` overrides)."""
+    keys = dotted.split(".")
+    d = data
+    for k in keys[:-1]:
+        d = d.setdefault(k, {})
+        if not isinstance(d, dict):
+            raise ConfigError(f"override {dotted}: '{k}' is not a section")
+    d[keys[-1]] = value
+
+
+def load_config(
+    path: str | Path = DEFAULT_CONFIG,
+    *,
+    work_dir: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> PipelineConfig:
+    """Load and validate a YAML config; `work_dir` and dotted `overrides` win over the file."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} not found (try configs/demo.yaml or configs/apt3-1b.yaml)")
+    try:
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config {path} is not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path}: the top level must be a mapping of sections")
+    for k, v in (overrides or {}).items():
+        set_dotted(data, k, v)
+    if work_dir is not None:
+        data["work_dir"] = str(work_dir)
+    try:
+        cfg = PipelineConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(format_errors(e, str(path))) from None
+    return cfg
+
+
+def dump_config(cfg: PipelineConfig) -> str:
+    """The resolved config as YAML (written into stage folders and checkpoints)."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
