@@ -383,6 +383,5 @@ def run_stage(
         "timings": {**timings, "total": round(time.perf_counter() - t_start, 3)},
     }
     write_json_atomic(ctx.dir / MANIFEST, manifest)
-    (ctx.dir / STATE).unlink(missing_ok=True)
     log(f"[{spec.name}] done in {manifest['timings']['total']:.1f}s -> {ctx.dir}")
     return StageResult(spec.name, False, fp, manifest, ctx.dir / MANIFEST)

@@ -1,0 +1,121 @@
+"""The Prefect DAG: one subflow per stage, one task per batch of parts.
+
+Thin on purpose: the stages are library functions (`corpus.stage.run_stage` over a spec); this
+module only puts them in order, gives them a Prefect task runner as their mapper, and publishes
+each stage's counts as artifacts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import flows.prefect_env  # noqa: F401  (must precede the Prefect import)
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+from corpus.stage import StageResult, run_stage, run_task
+from flows.config import DEFAULT_CONFIG, PipelineConfig, RunnerConfig, load_config
+from flows.stages import DATA_STAGES, parse_stages, spec
+
+
+@task(name="stage-task", task_run_name="{label}", retries=0)
+def stage_task(spec_ref: str, phase: str, ctx: Any, task_spec: dict, label: str) -> dict:
+    """One task of a stage (a batch of parts); its completion marker makes reruns skip it."""
+    return run_task(spec_ref, phase, ctx, task_spec)
+
+
+def prefect_mapper(fn, argslist: list[tuple]) -> list[Any]:
+    """Submit each task to the running flow's task runner; failures come back as exceptions."""
+    futures = [
+        stage_task.submit(*args, label=f"{args[2].stage}/{args[1]}/{args[3]['id']}") for args in argslist
+    ]
+    out: list[Any] = []
+    for fut in futures:
+        try:
+            out.append(fut.result())
+        except Exception as e:  # noqa: BLE001 - the driver reports failed tasks together
+            out.append(e)
+    return out
+
+
+def task_runner_for(runner: RunnerConfig, stage: str):
+    """The Prefect task runner for a stage: only the data stages fan out."""
+    if runner.kind == "serial" or stage not in DATA_STAGES:
+        return ThreadPoolTaskRunner(max_workers=1)
+    if runner.kind == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if runner.address:
+            return DaskTaskRunner(address=runner.address)
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": runner.n_workers(), "threads_per_worker": 1, "processes": True}
+        )
+    return ProcessPoolTaskRunner(max_workers=runner.n_workers())
+
+
+def publish_artifacts(result: StageResult) -> None:
+    """The stage's counts as a Prefect markdown + table artifact (keys must be lowercase-dashes)."""
+    m = result.manifest or {}
+    counts = m.get("counts", {})
+    flat = [{"count": k, "value": v} for k, v in _flatten(counts)]
+    key = f"kuznia-{result.stage}"
+    state = "skipped (up to date)" if result.skipped else "ran"
+    md = [f"# Stage `{result.stage}` — {state}", "", f"fingerprint `{result.fingerprint}`", ""]
+    if m.get("timings"):
+        md.append("timings (s): " + ", ".join(f"{k} {v}" for k, v in m["timings"].items()))
+    create_markdown_artifact("\n".join(md), key=key, description=f"stage {result.stage}")
+    if flat:
+        create_table_artifact(flat[:1000], key=f"{key}-counts", description=f"{result.stage} counts")
+
+
+def _flatten(d: Any, prefix: str = ""):
+    """Nested counts as (dotted key, value) pairs."""
+    if isinstance(d, dict):
+        for k, v in d.items():
+            yield from _flatten(v, f"{prefix}{k}.")
+    else:
+        yield prefix.rstrip("."), d
+
+
+@flow(name="kuznia-stage", flow_run_name="{stage}", log_prints=True)
+def stage_flow(stage: str, cfg: PipelineConfig, work_dir: str, force: bool = False) -> dict:
+    """Run one stage under the stage contract, its tasks on this flow's task runner."""
+    logger = get_run_logger()
+    result = run_stage(spec(stage), cfg, Path(work_dir), force=force, mapper=prefect_mapper, log=logger.info)
+    publish_artifacts(result)
+    return {"stage": stage, "skipped": result.skipped, "fingerprint": result.fingerprint}
+
+
+def ensure_api() -> None:
+    """Start one ephemeral API server for this process and its task workers when no server is set.
+
+    Without this, every process-pool worker would start its own temporary server (seconds each,
+    and SQLite lock contention); with PREFECT_API_URL in the environment the workers inherit it.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
+
+
+@flow(name="kuznia-pipeline", log_prints=True)
+def pipeline(
+    config: str = DEFAULT_CONFIG,
+    work_dir: str | None = None,
+    stages: str | None = None,
+    force: bool = False,
+) -> list[dict]:
+    """The whole DAG (or the chosen stages, in DAG order) for one config file."""
+    cfg = load_config(config, work_dir=work_dir)
+    wd = str(Path(cfg.work_dir).resolve())
+    results = []
+    for name in parse_stages(stages):
+        sub = stage_flow.with_options(task_runner=task_runner_for(cfg.runner, name))
+        results.append(sub(stage=name, cfg=cfg, work_dir=wd, force=force))
+    return results

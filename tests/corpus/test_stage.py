@@ -1,0 +1,133 @@
+"""The stage contract: skip, wipe on change, reuse of finished tasks, --force, --source, atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from corpus.stage import (
+    MANIFEST,
+    Phase,
+    StageError,
+    StageSpec,
+    TaskError,
+    atomic_path,
+    run_stage,
+    stage_status,
+    write_json_atomic,
+)
+from flows.config import PipelineConfig
+
+CALLS: list[str] = []
+FAIL_ON: set[str] = set()
+
+
+def _plan(ctx):
+    n = ctx.cfg.docs.max_doc_chars % 10  # any config value works as "how many parts"
+    return [{"id": f"p{i}", "source": "a" if i % 2 == 0 else "b", "n": i} for i in range(n)]
+
+
+def _run(ctx, task):
+    CALLS.append(task["id"])
+    if task["id"] in FAIL_ON:
+        raise RuntimeError(f"boom in {task['id']}")
+    with atomic_path(ctx.dir / task["source"] / f"{task['id']}.txt") as tmp:
+        tmp.write_text(f"part {task['n']}\n")
+    return {"rows": task["n"]}
+
+
+def _finish(ctx, records):
+    return {"counts": {"rows": sum(r["rows"] for r in records["main"])}}
+
+
+SPEC = StageSpec(
+    name="docs",  # reuse a known stage folder ("docs") for the toy stage
+    ref="test_stage:SPEC",
+    upstream=(),
+    config_keys=("docs",),
+    phases=[Phase("main", _plan, _run)],
+    finish=_finish,
+)
+
+
+def cfg_with(parts: int) -> PipelineConfig:
+    return PipelineConfig.model_validate({"docs": {"max_doc_chars": 1000 + parts}})
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    CALLS.clear()
+    FAIL_ON.clear()
+
+
+def test_run_writes_manifest_last_and_skips_when_up_to_date(tmp_path: Path):
+    res = run_stage(SPEC, cfg_with(4), tmp_path, log=lambda m: None)
+    assert not res.skipped and sorted(CALLS) == ["p0", "p1", "p2", "p3"]
+    m = json.loads((tmp_path / "docs" / MANIFEST).read_text())
+    assert m["counts"] == {"rows": 6}
+    assert [o["path"] for o in m["outputs"]] == ["a/p0.txt", "a/p2.txt", "b/p1.txt", "b/p3.txt"]
+    assert all(o["checksum"].startswith("xxh3_128:") for o in m["outputs"])
+    CALLS.clear()
+    res2 = run_stage(SPEC, cfg_with(4), tmp_path, log=lambda m: None)
+    assert res2.skipped and CALLS == []
+    assert stage_status(SPEC, cfg_with(4), tmp_path)[0] == "done"
+    assert stage_status(SPEC, cfg_with(3), tmp_path)[0] == "stale"
+
+
+def test_config_change_wipes_old_outputs(tmp_path: Path):
+    run_stage(SPEC, cfg_with(4), tmp_path, log=lambda m: None)
+    run_stage(SPEC, cfg_with(2), tmp_path, log=lambda m: None)
+    files = sorted(p.relative_to(tmp_path / "docs").as_posix() for p in (tmp_path / "docs").rglob("*.txt"))
+    assert files == ["a/p0.txt", "b/p1.txt"]
+
+
+def test_interrupted_run_reuses_finished_tasks(tmp_path: Path):
+    FAIL_ON.add("p2")
+    with pytest.raises(TaskError, match="p2: RuntimeError: boom in p2"):
+        run_stage(SPEC, cfg_with(4), tmp_path, log=lambda m: None)
+    assert not (tmp_path / "docs" / MANIFEST).exists()
+    assert sorted(CALLS) == ["p0", "p1", "p2", "p3"]  # siblings of the failed task still ran
+    FAIL_ON.clear()
+    CALLS.clear()
+    run_stage(SPEC, cfg_with(4), tmp_path, log=lambda m: None)
+    assert CALLS == ["p2"]
+    assert (tmp_path / "docs" / MANIFEST).exists()
+
+
+def test_force_reruns_everything_and_source_reruns_one_source(tmp_path: Path):
+    run_stage(SPEC, cfg_with(4), tmp_path, log=lambda m: None)
+    CALLS.clear()
+    run_stage(SPEC, cfg_with(4), tmp_path, force=True, log=lambda m: None)
+    assert sorted(CALLS) == ["p0", "p1", "p2", "p3"]
+    CALLS.clear()
+    run_stage(SPEC, cfg_with(4), tmp_path, force=True, source="b", log=lambda m: None)
+    assert sorted(CALLS) == ["p1", "p3"]
+    assert (tmp_path / "docs" / MANIFEST).exists()
+
+
+def test_source_alone_does_not_finish_the_stage(tmp_path: Path):
+    res = run_stage(SPEC, cfg_with(4), tmp_path, source="a", log=lambda m: None)
+    assert sorted(CALLS) == ["p0", "p2"] and res.manifest_path is None
+    CALLS.clear()
+    run_stage(SPEC, cfg_with(4), tmp_path, log=lambda m: None)
+    assert sorted(CALLS) == ["p1", "p3"]
+
+
+def test_missing_upstream_names_the_stage_to_run(tmp_path: Path):
+    spec = StageSpec("clean", "test_stage:SPEC", ("docs",), ("clean",), [Phase("main", _plan, _run)], _finish)
+    with pytest.raises(StageError, match=r"needs the output of stage 'docs'.*kuznia stage docs"):
+        run_stage(spec, cfg_with(1), tmp_path, log=lambda m: None)
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path: Path):
+    target = tmp_path / "x" / "out.json"
+    with pytest.raises(ZeroDivisionError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            1 / 0
+    assert not target.exists() and os.listdir(tmp_path / "x") == []
+    write_json_atomic(target, {"b": 1, "a": 2})
+    assert target.read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
