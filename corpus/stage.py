@@ -157,6 +157,9 @@ class StageSpec:
     finish: Callable[[StageContext, dict[str, list[dict]]], dict]
     # Train keeps its checkpoints when the config changes: resume validates them itself.
     wipe_on_change: bool = True
+    # I/O-bound stages (downloads) run their tasks on this many threads rather than a process
+    # pool sized by CPU cores: `io_workers(cfg) -> int`.
+    io_workers: Callable[[Any], int] | None = None
 
 
 @dataclass
@@ -242,6 +245,18 @@ def serial_mapper(fn: Callable[..., dict], argslist: list[tuple]) -> list[Any]:
         except Exception as e:  # noqa: BLE001 - a failed task must not stop its siblings
             out.append(e)
     return out
+
+
+def thread_mapper(workers: int) -> Mapper:
+    """A mapper over `workers` threads, for tasks that wait on the network rather than the CPU."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def mapper(fn: Callable[..., dict], argslist: list[tuple]) -> list[Any]:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = [pool.submit(fn, *args) for args in argslist]
+        return [f.exception() or f.result() for f in futures]
+
+    return mapper
 
 
 def load_spec(ref: str) -> StageSpec:

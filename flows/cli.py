@@ -68,7 +68,7 @@ def stage(
     cfg = _load(config, work_dir)
     try:
         s = spec(name)
-        mapper = local_mapper(cfg.runner.kind, cfg.runner.n_workers(), label=name)
+        mapper = local_mapper(s, cfg)
         run_stage(s, cfg, Path(cfg.work_dir), force=force, source=source, mapper=mapper,
                   log=lambda m: console.print(m, highlight=False))
     except StageError as e:

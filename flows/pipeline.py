@@ -7,6 +7,7 @@ each stage's counts as artifacts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from corpus.stage import StageResult, run_stage, run_task
-from flows.config import DEFAULT_CONFIG, PipelineConfig, RunnerConfig, load_config
+from flows.config import DEFAULT_CONFIG, PipelineConfig, load_config
 from flows.stages import DATA_STAGES, parse_stages, spec
 
 
@@ -41,8 +42,13 @@ def prefect_mapper(fn, argslist: list[tuple]) -> list[Any]:
     return out
 
 
-def task_runner_for(runner: RunnerConfig, stage: str):
-    """The Prefect task runner for a stage: only the data stages fan out."""
+def task_runner_for(cfg: PipelineConfig, stage: str):
+    """The Prefect task runner for a stage: only the data stages fan out; I/O-bound stages
+    (downloads) use threads."""
+    runner = cfg.runner
+    io_workers = spec(stage).io_workers
+    if io_workers is not None:
+        return ThreadPoolTaskRunner(max_workers=io_workers(cfg))
     if runner.kind == "serial" or stage not in DATA_STAGES:
         return ThreadPoolTaskRunner(max_workers=1)
     if runner.kind == "dask":
@@ -80,11 +86,39 @@ def _flatten(d: Any, prefix: str = ""):
         yield prefix.rstrip("."), d
 
 
+GPU_STAGES = ("train",)
+
+
+@contextlib.contextmanager
+def gpu_slot(stage: str):
+    """Hold the global concurrency limit `kuznia-gpu-<id>` (1 slot) while a GPU stage runs.
+
+    Two pipelines on one machine would otherwise train on the same GPU at once. The limit is
+    created on first use; `<id>` is CUDA_VISIBLE_DEVICES (all GPUs the process may see).
+    """
+    if stage not in GPU_STAGES:
+        yield
+        return
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.concurrency.sync import concurrency
+
+    name = "kuznia-gpu-" + (os.environ.get("CUDA_VISIBLE_DEVICES") or "all").replace(",", "_")
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except Exception:  # noqa: BLE001 - ObjectNotFound: create it
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    with concurrency(name, occupy=1, strict=True):
+        yield
+
+
 @flow(name="kuznia-stage", flow_run_name="{stage}", log_prints=True)
 def stage_flow(stage: str, cfg: PipelineConfig, work_dir: str, force: bool = False) -> dict:
     """Run one stage under the stage contract, its tasks on this flow's task runner."""
     logger = get_run_logger()
-    result = run_stage(spec(stage), cfg, Path(work_dir), force=force, mapper=prefect_mapper, log=logger.info)
+    with gpu_slot(stage):
+        result = run_stage(spec(stage), cfg, Path(work_dir), force=force, mapper=prefect_mapper, log=logger.info)
     publish_artifacts(result)
     return {"stage": stage, "skipped": result.skipped, "fingerprint": result.fingerprint}
 
@@ -116,6 +150,15 @@ def pipeline(
     wd = str(Path(cfg.work_dir).resolve())
     results = []
     for name in parse_stages(stages):
-        sub = stage_flow.with_options(task_runner=task_runner_for(cfg.runner, name))
+        sub = stage_flow.with_options(task_runner=task_runner_for(cfg, name))
         results.append(sub(stage=name, cfg=cfg, work_dir=wd, force=force))
     return results
+
+
+@flow(name="kuznia-one-stage", log_prints=True)
+def one_stage(stage: str, config: str = DEFAULT_CONFIG, work_dir: str | None = None, force: bool = False) -> dict:
+    """One named stage as its own deployment (`prefect deployment run 'kuznia-one-stage/stage'`)."""
+    cfg = load_config(config, work_dir=work_dir)
+    wd = str(Path(cfg.work_dir).resolve())
+    sub = stage_flow.with_options(task_runner=task_runner_for(cfg, stage))
+    return sub(stage=stage, cfg=cfg, work_dir=wd, force=force)

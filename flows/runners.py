@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-from corpus.stage import Mapper, serial_mapper
+from corpus.stage import Mapper, StageSpec, serial_mapper, thread_mapper
 
 
 def progress_enabled() -> bool:
@@ -45,8 +45,11 @@ def process_mapper(workers: int, label: str = "tasks") -> Mapper:
     return mapper
 
 
-def local_mapper(kind: str, workers: int, label: str = "tasks") -> Mapper:
-    """The mapper `kuznia stage` uses for a runner kind (no Prefect involved)."""
-    if kind == "serial":
+def local_mapper(spec: StageSpec, cfg: Any) -> Mapper:
+    """The mapper `kuznia stage` uses (no Prefect): threads for I/O-bound stages, else the
+    runner's kind (`serial`, or a process pool; `dask` needs the flow, so it maps to processes)."""
+    if spec.io_workers is not None:
+        return thread_mapper(spec.io_workers(cfg))
+    if cfg.runner.kind == "serial":
         return serial_mapper
-    return process_mapper(workers, label)
+    return process_mapper(cfg.runner.n_workers(), spec.name)

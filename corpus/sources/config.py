@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from corpus.config_base import Section
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class SpeakleashConfig(Section):
@@ -20,13 +23,23 @@ class SpeakleashConfig(Section):
     exclude: list[str] = Field(default_factory=list)
     """Dataset names to leave out (applied after `datasets`)."""
 
+    @field_validator("datasets", "exclude")
+    @classmethod
+    def _names_are_safe(cls, v):
+        # The same rule the index's names must pass (corpus/sources/speakleash.py).
+        if isinstance(v, list):
+            bad = [n for n in v if not _SAFE_NAME.match(n)]
+            if bad:
+                raise ValueError(f"dataset names {bad} must match {_SAFE_NAME.pattern}")
+        return v
+
 
 class WikipediaConfig(Section):
     enabled: bool = True
     """Fetch the Wikipedia `pages-articles` dump."""
-    wiki: str = "plwiki"
+    wiki: str = Field("plwiki", pattern=r"^[a-z][a-z0-9_]*$")
     """The wiki's database name."""
-    dump_date: str = "latest"
+    dump_date: str = Field("latest", pattern=r"^(latest|[0-9]{8})$")
     """Dump date (`YYYYMMDD`) or `latest`."""
     base_url: str = "https://dumps.wikimedia.org"
     """Dump server (or a `file://` URL / path to a local mirror with the same layout)."""
@@ -68,6 +81,10 @@ class FetchConfig(Section):
 
 class DocsConfig(Section):
     part_bytes: int = Field(256 * 1024 * 1024, ge=1024)
-    """Target text bytes per docs part (a few hundred MB in the real config)."""
+    """Target text bytes per docs part (a few hundred MB in the real config). Speakleash parts
+    are sized by lines from the manifest's average document size, so they come out close."""
+    max_tasks_per_source: int = Field(8, ge=1, le=1024)
+    """Most parse tasks one Speakleash dataset is split into (each task decompresses the file
+    up to its first line, so more tasks cost more decompression)."""
     max_doc_chars: int = Field(10_000_000, ge=1)
     """Documents longer than this are counted (`too_long`) and left out."""

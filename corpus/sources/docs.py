@@ -1,0 +1,163 @@
+"""The `docs` stage: turn the fetched raw files into `docs/<source>/part-NNNNN.parquet`.
+
+It reads only what the fetch manifest lists (never the network, never a stale file left in
+`raw/` by an older config). A Speakleash dataset is split by lines: its manifest's document
+and character counts give the lines per part (about `docs.part_bytes` of text each), and
+consecutive parts are grouped into at most `docs.max_tasks_per_source` tasks, so one huge
+dataset is parsed by several workers at once. Part `i` of a dataset always holds lines
+`i*L+1 .. (i+1)*L`, whatever the grouping, so outputs do not depend on the worker count.
+The Wikipedia dump (bz2, not seekable) and each local source are one task, cut into parts by
+bytes. Every malformed line, empty and too-long document is counted per source and listed
+with its location (the first `MAX_LISTED_PROBLEMS` per source) in the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+from corpus.sources import local, speakleash, wikipedia
+from corpus.sources.records import Doc, Malformed, PartWriter, Skipped, SourceStats, merge_stats
+from corpus.stage import Phase, StageContext, StageError, StageSpec, read_manifest
+
+
+def _fetch_sources(ctx: StageContext) -> dict[str, dict]:
+    fetch_dir = ctx.upstream_dir("fetch")
+    m = read_manifest(fetch_dir)
+    if m is None:  # run_stage checked this already; kept for direct callers
+        raise StageError(f"{fetch_dir} has no manifest; run `kuznia stage fetch` first")
+    return m["sources"]
+
+
+def _speakleash_tasks(ctx: StageContext, source: str, rec: dict) -> list[dict]:
+    raw = ctx.upstream_dir("fetch")
+    data = next(f["path"] for f in rec["files"] if f["path"].endswith(".jsonl.zst"))
+    mpath = next(f["path"] for f in rec["files"] if f["path"].endswith(".manifest"))
+    manifest = json.loads((raw / mpath).read_text("utf-8"))
+    docs = speakleash.manifest_documents(manifest)
+    chars = speakleash.manifest_characters(manifest)
+    base = {"source": source, "kind": "speakleash", "dataset": rec["dataset"], "path": data}
+    if not docs or not chars:  # no stats to size parts by lines: one task, parts cut by bytes
+        return [{**base, "id": f"{source}#00000", "start_line": 1, "end_line": None,
+                 "lines_per_part": None}]
+    lines_per_part = max(1, ctx.cfg.docs.part_bytes // max(1, chars // docs))
+    n_parts = math.ceil(docs / lines_per_part)
+    n_tasks = min(n_parts, ctx.cfg.docs.max_tasks_per_source)
+    parts_per_task = math.ceil(n_parts / n_tasks)
+    tasks = []
+    for b in range(math.ceil(n_parts / parts_per_task)):
+        first_line = b * parts_per_task * lines_per_part + 1
+        last = b == math.ceil(n_parts / parts_per_task) - 1
+        # The last task reads to the end, whatever the manifest said the line count was.
+        end_line = None if last else (b + 1) * parts_per_task * lines_per_part
+        tasks.append({**base, "id": f"{source}#{b:05d}", "start_line": first_line,
+                      "end_line": end_line, "lines_per_part": lines_per_part})
+    return tasks
+
+
+def plan(ctx: StageContext) -> list[dict]:
+    """Tasks per source (and per block of lines for Speakleash datasets), sorted by source."""
+    tasks = []
+    for source, rec in sorted(_fetch_sources(ctx).items()):
+        kind = rec["kind"]
+        if kind == "speakleash":
+            tasks.extend(_speakleash_tasks(ctx, source, rec))
+        elif kind == "wikipedia":
+            tasks.append({"id": source, "source": source, "kind": kind, "path": rec["files"][0]["path"],
+                          "wiki": rec["wiki"]})
+        elif kind == "local":
+            tasks.append({"id": source, "source": source, "kind": kind, "root": rec["root"],
+                          "text_field": rec["text_field"]})
+    return tasks
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _write(items, writer: PartWriter, stats: SourceStats, lines_per_part: int | None) -> None:
+    """Feed `Doc | Malformed | Skipped` items to the writer and the counters.
+
+    With `lines_per_part`, line `n` goes to part `(n-1) // lines_per_part`, so a part's name
+    says which lines it holds, whichever task wrote it.
+    """
+    for item in items:
+        if isinstance(item, Doc):
+            if lines_per_part is not None:
+                part = (item.line - 1) // lines_per_part
+                if part != writer.next_part:
+                    writer.flush()
+                    writer.next_part = part
+            writer.add(item)
+        elif isinstance(item, Malformed):
+            stats.malformed(item)
+        elif isinstance(item, Skipped):
+            stats.skipped(item)
+    writer.flush()
+
+
+def run(ctx: StageContext, task: dict) -> dict:
+    """Parse one task's share of a source into parts; returns its counters and problems."""
+    source, kind = task["source"], task["kind"]
+    out = ctx.dir / source
+    stats = SourceStats(source)
+    dcfg = ctx.cfg.docs
+    raw = ctx.upstream_dir("fetch")
+    if kind == "speakleash":
+        lpp = task["lines_per_part"]
+        first_part = (task["start_line"] - 1) // lpp if lpp else 0
+        writer = PartWriter(out, source, part_bytes=None if lpp else dcfg.part_bytes,
+                            first_part=first_part, max_doc_chars=dcfg.max_doc_chars, stats=stats)
+        items = speakleash.iter_docs(raw / task["path"], task["dataset"], task["start_line"],
+                                     task["end_line"])
+        _write(items, writer, stats, lpp)
+    elif kind == "wikipedia":
+        writer = PartWriter(out, source, part_bytes=dcfg.part_bytes,
+                            max_doc_chars=dcfg.max_doc_chars, stats=stats)
+        _write(wikipedia.iter_docs(raw / task["path"], task["wiki"]), writer, stats, None)
+    elif kind == "local":
+        root = Path(task["root"])
+        writer = PartWriter(out, source, part_bytes=dcfg.part_bytes,
+                            max_doc_chars=dcfg.max_doc_chars, stats=stats)
+        _write(local.iter_docs(root, source, task["text_field"]), writer, stats, None)
+        stats_files = local.inventory(root)
+        return {"source": source, "parts": writer.parts, "files": stats_files, **stats.to_record()}
+    else:
+        raise StageError(f"docs: unknown source kind {kind!r} in task {task['id']}")
+    return {"source": source, "parts": writer.parts, **stats.to_record()}
+
+
+# --------------------------------------------------------------------------- finish
+
+
+def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
+    """Total and per-source counts, every listed problem, and the parts per source."""
+    by_source: dict[str, list[dict]] = {}
+    for r in records["parse"]:
+        by_source.setdefault(r["source"], []).append(r)
+    counts: dict[str, dict] = {}
+    errors: list[dict] = []
+    not_listed: dict[str, int] = {}
+    total: Counter = Counter()
+    for source, recs in sorted(by_source.items()):
+        merged = merge_stats(source, recs)
+        counts[source] = merged["counts"]
+        total.update(merged["counts"])
+        errors.extend(merged["problems"])
+        if merged["problems_not_listed"]:
+            not_listed[source] = merged["problems_not_listed"]
+    # Totals flat (what `kuznia status` shows), each source's counts under "sources".
+    counts = {**dict(sorted(total.items())), "sources": counts}
+    parts = {s: [p for r in recs for p in r["parts"]] for s, recs in sorted(by_source.items())}
+    return {"counts": counts, "errors": errors, "errors_not_listed": not_listed, "parts": parts}
+
+
+SPEC = StageSpec(
+    name="docs",
+    ref="corpus.sources.docs:SPEC",
+    upstream=("fetch",),
+    config_keys=("docs",),
+    phases=[Phase("parse", plan, run)],
+    finish=finish,
+)
