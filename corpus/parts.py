@@ -32,7 +32,8 @@ def part_name(index: int) -> str:
 
 
 def write_table(path: Path | str, table: pa.Table, *, row_group_rows: int = 8192) -> Path:
-    """Write a Parquet table atomically (zstd, no pandas metadata, fixed row groups)."""
+    """Write a Parquet table atomically (zstd, fixed row groups; the Arrow schema is stored so
+    `large_string` columns read back as such)."""
     path = Path(path)
     with atomic_path(path) as tmp:
         pq.write_table(
@@ -41,7 +42,6 @@ def write_table(path: Path | str, table: pa.Table, *, row_group_rows: int = 8192
             compression="zstd",
             row_group_size=row_group_rows,
             write_statistics=True,
-            store_schema=False,
         )
     return path
 
