@@ -160,6 +160,9 @@ class StageSpec:
     # I/O-bound stages (downloads) run their tasks on this many threads rather than a process
     # pool sized by CPU cores: `io_workers(cfg) -> int`.
     io_workers: Callable[[Any], int] | None = None
+    # Inputs outside the work dir that the config alone doesn't pin (a user's local files):
+    # `inputs(cfg) -> JSON-able` goes into the fingerprint, so changing them re-runs the stage.
+    inputs: Callable[[Any], Any] | None = None
 
 
 @dataclass
@@ -219,6 +222,8 @@ def fingerprint(spec: StageSpec, cfg: Any, work_dir: Path, *, strict: bool = Tru
         "upstream": ups,
         "version": PACKAGE_VERSION,
     }
+    if spec.inputs is not None:
+        payload["inputs"] = spec.inputs(cfg)
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:32]
 
 

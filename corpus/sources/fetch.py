@@ -172,6 +172,15 @@ def io_workers(cfg) -> int:
     return cfg.fetch.concurrency
 
 
+def local_inputs(cfg) -> dict:
+    """The local sources' file inventories (path, size, mtime): editing a file re-runs fetch."""
+    out = {}
+    for src in cfg.fetch.local:
+        root = Path(src.path)
+        out[src.name] = local.inventory(root) if root.exists() else None
+    return out
+
+
 SPEC = StageSpec(
     name="fetch",
     ref="corpus.sources.fetch:SPEC",
@@ -181,4 +190,5 @@ SPEC = StageSpec(
     finish=finish,
     wipe_on_change=False,
     io_workers=io_workers,
+    inputs=local_inputs,
 )

@@ -131,3 +131,19 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path: Path):
     assert not target.exists() and os.listdir(tmp_path / "x") == []
     write_json_atomic(target, {"b": 1, "a": 2})
     assert target.read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
+
+
+def test_inputs_outside_the_work_dir_are_part_of_the_fingerprint(tmp_path: Path):
+    from corpus.sources.fetch import SPEC as FETCH
+
+    src = tmp_path / "texts"
+    src.mkdir()
+    (src / "a.txt").write_text("Ala ma kota.")
+    cfg = PipelineConfig.model_validate({
+        "fetch": {"speakleash": {"enabled": False}, "wikipedia": {"enabled": False},
+                  "local": [{"name": "mine", "path": str(src)}]},
+    })
+    run_stage(FETCH, cfg, tmp_path / "w", log=lambda m: None)
+    assert stage_status(FETCH, cfg, tmp_path / "w")[0] == "done"
+    (src / "b.txt").write_text("Kot ma Alę.")
+    assert stage_status(FETCH, cfg, tmp_path / "w")[0] == "stale"
