@@ -1,13 +1,90 @@
-"""Config sections of the train and export stages."""
+"""Config sections of the train and export stages.
+
+Defaults are the APT3-1B-Base recipe from its model card (micro batch 1, accumulation 1024,
+28,900 steps, 1000 warmup, cosine 2e-4 -> 2e-5, AdamW 0.9/0.95/1e-8, wd 0.1, clip 1.0, bf16);
+`configs/demo.yaml` shrinks them to a CPU run of about two minutes.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from corpus.config_base import Section
 
 
 class TrainConfig(Section):
-    """The training recipe."""
+    """The training recipe, the device, and how often to evaluate and checkpoint."""
+
+    micro_batch_size: int = Field(1, ge=1)
+    """Windows per forward/backward pass."""
+    grad_accum_steps: int = Field(1024, ge=1)
+    """Micro batches per optimizer step: tokens per step = micro_batch_size x this x context."""
+    max_steps: int = Field(28900, ge=1)
+    """Optimizer steps in the whole run (the cosine reaches `min_lr` here)."""
+    warmup_steps: int = Field(1000, ge=0)
+    """Steps of linear warmup from 0 to `lr`."""
+    lr: float = Field(2e-4, gt=0)
+    """Peak learning rate, reached at the end of warmup."""
+    min_lr: float = Field(2e-5, ge=0)
+    """The floor the cosine decays to at `max_steps`."""
+    beta1: float = Field(0.9, ge=0, lt=1)
+    beta2: float = Field(0.95, ge=0, lt=1)
+    adam_eps: float = Field(1e-8, gt=0)
+    weight_decay: float = Field(0.1, ge=0)
+    """Applied to matrices only (not to norms)."""
+    grad_clip_norm: float | None = Field(1.0, gt=0)
+    """Clip the global gradient norm to this; None: no clipping."""
+
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """`auto`: CUDA when available, else CPU."""
+    dtype: Literal["bfloat16", "float32"] = "bfloat16"
+    """Compute precision (autocast); weights, gradients and AdamW state stay fp32 either way."""
+    compile: bool = False
+    """torch.compile the model (CUDA; a no-op warning on CPU)."""
+    activation_checkpointing: Literal["none", "mlp", "block"] = "none"
+    """Recompute in backward: `mlp` (the SwiGLU of each block) or `block` (every whole block)."""
+    loss_chunk_tokens: int | None = Field(None, ge=1)
+    """Compute the output head + loss in chunks of this many tokens, recomputed in backward,
+    so the full (tokens x vocab) logits never exist at once. None: in one piece."""
+    max_memory_gib: float | None = Field(None, gt=0)
+    """Cap this process's CUDA memory (e.g. 24 to stand in for an RTX 4090); None: no cap."""
+    peak_tflops: float | None = Field(None, gt=0)
+    """The device's dense peak for MFU; None: known GPUs by name (H100 989), else no MFU."""
+
+    seed: int | None = None
+    """Seed of the initial weights and the data order; None: the pipeline's `seed`."""
+    eval_every_steps: int = Field(500, ge=0)
+    """Evaluate on the val split every N steps (and at the end); 0: only at the end."""
+    eval_batches: int = Field(16, ge=1)
+    """Micro batches of val windows per evaluation (always the same windows)."""
+    checkpoint_every_steps: int = Field(250, ge=1)
+    """Save a checkpoint every N steps (and at the end, and on SIGTERM/SIGINT)."""
+    keep_checkpoints: int = Field(3, ge=1)
+    """Keep the newest K complete checkpoints; older ones are deleted."""
+    resume: str = "auto"
+    """`auto`: continue from the newest complete checkpoint if any; `no`: start over (existing
+    checkpoints are deleted); or a path to a `step-NNNNNNN` folder."""
+    log_every_steps: int = Field(10, ge=1)
+    """Write a metrics line (and refresh the progress bar) every N steps."""
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        problems = []
+        if self.warmup_steps > self.max_steps:
+            problems.append(f"train.warmup_steps ({self.warmup_steps}) exceeds train.max_steps ({self.max_steps})")
+        if self.min_lr > self.lr:
+            problems.append(f"train.min_lr ({self.min_lr}) exceeds train.lr ({self.lr})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class ExportConfig(Section):
-    """Export to transformers."""
+    """Export the final checkpoint to a transformers folder (`export/hf/`)."""
+
+    dtype: Literal["float32", "bfloat16"] = "bfloat16"
+    """Weights dtype of the export (bf16 halves the size; training ran in bf16 anyway)."""
+    step: int | None = Field(None, ge=0)
+    """Export this checkpoint step; None: the newest complete checkpoint."""

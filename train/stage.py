@@ -1,0 +1,102 @@
+"""The `train` stage: token shards in, `checkpoints/` out, under the stage contract.
+
+One phase with one task (one GPU). The stage keeps its checkpoints when the config changes
+(`wipe_on_change=False`): the next run resumes from them, and resume itself refuses a
+checkpoint of another model shape or other data with an error saying what differs. A run
+stopped by SIGTERM/SIGINT saves, then fails its task with `TrainingInterrupted`, so no manifest
+claims the stage is done and the next `kuznia stage train` continues from the saved step.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from corpus.stage import MANIFEST, Phase, StageContext, StageError, StageSpec, file_checksum, read_json
+from train.checkpoint import latest_checkpoint
+from train.loop import METRICS, train
+
+
+class TrainingInterrupted(StageError):
+    """Training stopped on a signal after saving; running the stage again resumes it."""
+
+
+def tokens_info(tokens_dir: Path, tokenizer_dir: Path) -> tuple[int, str | None, Path | None]:
+    """Vocabulary size and tokenizer hash of the shards (from `tokens/_manifest.json`, else the
+    tokenizer files), and the `tokenizer.json` used for bits per byte (None if absent)."""
+    manifest_path = tokens_dir / MANIFEST
+    manifest = read_json(manifest_path) if manifest_path.exists() else {}
+    tok_json = tokenizer_dir / "tokenizer.json"
+    vocab = manifest.get("vocab_size")
+    if vocab is None:
+        if not tok_json.exists():
+            raise StageError(f"{manifest_path} has no vocab_size and {tok_json} is missing; "
+                             "run `kuznia stage tokenizer` and `kuznia stage tokens`")
+        from tokenizers import Tokenizer
+
+        vocab = Tokenizer.from_file(str(tok_json)).get_vocab_size(with_added_tokens=True)
+    return int(vocab), manifest.get("tokenizer_hash"), tok_json if tok_json.exists() else None
+
+
+def plan(ctx: StageContext) -> list[dict]:
+    return [{"id": "train"}]
+
+
+def run(ctx: StageContext, task: dict) -> dict:
+    tokens_dir = ctx.upstream_dir("tokens")
+    vocab, tok_hash, tok_json = tokens_info(tokens_dir, ctx.upstream_dir("tokenizer"))
+    result = train(ctx.cfg.model, ctx.cfg.train, tokens_dir=tokens_dir, checkpoints_dir=ctx.dir,
+                   vocab_size=vocab, seed=ctx.cfg.seed, tokenizer_hash=tok_hash, tokenizer_json=tok_json)
+    if result.stopped_by is not None:
+        raise TrainingInterrupted(
+            f"training stopped by {result.stopped_by} at step {result.step}; checkpoint saved at "
+            f"{result.checkpoint}; run `kuznia stage train` again to resume"
+        )
+    return {
+        "step": result.step,
+        "tokens_seen": result.tokens_seen,
+        "final_loss": result.losses[-1][1] if result.losses else None,
+        "eval": result.last_eval,
+        "checkpoint": result.checkpoint.name if result.checkpoint else None,
+        "resumed_from": result.resumed_from.name if result.resumed_from else None,
+    }
+
+
+def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
+    rec = records["train"][0]
+    losses, evals = [], []
+    metrics = ctx.dir / METRICS
+    if metrics.exists():
+        for line in metrics.read_text("utf-8").splitlines():
+            r = json.loads(line)
+            losses.append([r["step"], r["loss"]])
+            if r.get("val_loss") is not None:
+                evals.append({k: r[k] for k in ("step", "val_loss", "val_ppl", "val_bpb", "val_tokens")})
+    final = latest_checkpoint(ctx.dir)
+    # Checksums of the final checkpoint only: older ones get pruned, and each is GBs to hash.
+    outputs = [{"path": f"{final.name}/{p.name}", "bytes": p.stat().st_size, "checksum": file_checksum(p)}
+               for p in sorted(final.iterdir()) if p.is_file()] if final else []
+    if metrics.exists():
+        outputs.append({"path": METRICS, "bytes": metrics.stat().st_size, "checksum": file_checksum(metrics)})
+    return {
+        "counts": {"steps": rec["step"], "tokens": rec["tokens_seen"]},
+        "final_step": rec["step"],
+        "tokens_seen": rec["tokens_seen"],
+        "final_loss": rec["final_loss"],
+        "eval": rec["eval"],
+        "evals": evals,
+        "losses": losses,
+        "checkpoint": final.name if final else None,
+        "outputs": outputs,
+    }
+
+
+SPEC = StageSpec(
+    name="train",
+    ref="train.stage:SPEC",
+    upstream=("tokens",),
+    config_keys=("model", "train"),
+    phases=[Phase("train", plan, run)],
+    finish=finish,
+    wipe_on_change=False,
+)
