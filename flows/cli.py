@@ -97,6 +97,72 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None) -> N
     Console().print(table)
 
 
+@app.command("model-info")
+def model_info(
+    preset: Annotated[str, typer.Argument(help="Model preset: apt3-1b, demo, tiny.")],
+    micro_batch: Annotated[int, typer.Option(help="Micro batch for the memory estimate.")] = 1,
+    context: Annotated[Optional[int], typer.Option(help="Context length (default: the preset's).")] = None,
+) -> None:
+    """Parameters, FLOPs per token and the estimated training memory of a preset."""
+    from model.config import describe
+
+    try:
+        typer.echo(describe(preset, micro_batch=micro_batch, context=context))
+    except (KeyError, ValueError) as e:
+        _fail(e)
+
+
+@app.command()
+def export(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    work_dir: WorkDirOpt = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="A step-NNNNNNN folder or checkpoints/ (newest).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Where to write the transformers folder.")] = None,
+    dtype: Annotated[str, typer.Option(help="Weights dtype: bfloat16, float16, float32.")] = "bfloat16",
+    force: ForceOpt = False,
+) -> None:
+    """Export to a transformers folder: the `export` stage, or a given checkpoint to `--out`."""
+    cfg = _load(config, work_dir)
+    if checkpoint is None and out is None:
+        return stage("export", config=config, work_dir=work_dir, source=None, force=force)
+    from train.export import export_checkpoint
+
+    wd = Path(cfg.work_dir)
+    try:
+        paths = export_checkpoint(checkpoint or wd / "checkpoints", wd / "tokenizer", out or wd / "export" / "hf",
+                                  dtype=dtype)
+    except Exception as e:  # noqa: BLE001 - CheckpointError, missing tokenizer: say it and exit 1
+        _fail(e)
+    console.print(f"exported {len(paths)} files to {out or wd / 'export' / 'hf'}")
+
+
+@app.command()
+def generate(
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="The text to continue.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    work_dir: WorkDirOpt = None,
+    model: Annotated[Optional[Path], typer.Option(help="A checkpoint, checkpoints/ or an export folder "
+                                                   "(default: export/hf if present, else checkpoints/).")] = None,
+    max_new_tokens: int = 100,
+    temperature: float = 0.8,
+    top_k: int = 50,
+    top_p: float = 0.95,
+    seed: int = 0,
+) -> None:
+    """Sample a continuation of `--prompt` from a checkpoint or an export."""
+    from train.generate import generate as gen
+
+    cfg = _load(config, work_dir)
+    wd = Path(cfg.work_dir)
+    src = model or (wd / "export" / "hf" if (wd / "export" / "hf" / "config.json").exists() else wd / "checkpoints")
+    try:
+        text = gen(src, prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
+                   top_p=top_p, seed=seed, tokenizer_dir=wd / "tokenizer")
+    except Exception as e:  # noqa: BLE001
+        _fail(e)
+    typer.echo(text)
+
+
 def _summary_counts(counts: dict, limit: int = 4) -> str:
     """The first few scalar counts of a manifest, for one table cell."""
     items = [(k, v) for k, v in counts.items() if isinstance(v, (int, float))][:limit]

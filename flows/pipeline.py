@@ -42,6 +42,18 @@ def prefect_mapper(fn, argslist: list[tuple]) -> list[Any]:
     return out
 
 
+def inline_prefect_mapper(fn, argslist: list[tuple]) -> list[Any]:
+    """Run each task as a Prefect task in this thread (train, export): the training loop turns
+    SIGTERM (a cancelled flow run) into a clean save-and-exit, which only the main thread can."""
+    out: list[Any] = []
+    for args in argslist:
+        try:
+            out.append(stage_task(*args, label=f"{args[2].stage}/{args[1]}/{args[3]['id']}"))
+        except Exception as e:  # noqa: BLE001
+            out.append(e)
+    return out
+
+
 def task_runner_for(cfg: PipelineConfig, stage: str):
     """The Prefect task runner for a stage: only the data stages fan out; I/O-bound stages
     (downloads) use threads."""
@@ -118,7 +130,8 @@ def stage_flow(stage: str, cfg: PipelineConfig, work_dir: str, force: bool = Fal
     """Run one stage under the stage contract, its tasks on this flow's task runner."""
     logger = get_run_logger()
     with gpu_slot(stage):
-        result = run_stage(spec(stage), cfg, Path(work_dir), force=force, mapper=prefect_mapper, log=logger.info)
+        mapper = prefect_mapper if stage in DATA_STAGES else inline_prefect_mapper
+        result = run_stage(spec(stage), cfg, Path(work_dir), force=force, mapper=mapper, log=logger.info)
     publish_artifacts(result)
     return {"stage": stage, "skipped": result.skipped, "fingerprint": result.fingerprint}
 
