@@ -1,7 +1,6 @@
 """The planted duplicates of the demo data (data/demo/labels.jsonl) through the dedup library.
 
-Reads the demo Speakleash `.jsonl.zst` files directly (ids `speakleash.<dataset>/<line:09d>`,
-1-based lines), runs signatures -> bands -> clusters without the clean stage, and checks every
+Parses the demo mirror with the docs stage's readers (Speakleash and Wikipedia), runs signatures -> bands -> clusters without the clean stage, and checks every
 planted exact and near duplicate lands in its original's cluster, and that no two documents the
 labels call distinct (`similar_to`) share one. Runs only once data/demo has been built.
 """
@@ -13,24 +12,29 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import zstandard
 from conftest import dedup_config
 
 from corpus.dedup.stage import build_clusters, exact_pairs, band_pairs, signature_table, write_pairs
 from corpus.dedup.store import SIGNATURES, SignatureParts
 from corpus.parts import part_name, write_table
+from corpus.sources import speakleash, wikipedia
+from corpus.sources.records import Doc
 
 DEMO = Path(__file__).resolve().parents[3] / "data" / "demo"
 LABELS = DEMO / "labels.jsonl"
 
 
 def demo_docs() -> dict[str, str]:
+    """Every document of the demo mirror, parsed by the docs stage's own readers."""
     docs = {}
     for f in sorted(DEMO.rglob("*.jsonl.zst")):
-        name = f.name[: -len(".jsonl.zst")]
-        with zstandard.open(f, "rt", encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                docs[f"speakleash.{name}/{n:09d}"] = json.loads(line)["text"]
+        for d in speakleash.iter_docs(f, f.name[: -len(".jsonl.zst")]):
+            if isinstance(d, Doc):
+                docs[d.id] = d.text
+    for f in sorted(DEMO.rglob("*pages-articles.xml.bz2")):
+        for d in wikipedia.iter_docs(f):
+            if isinstance(d, Doc):
+                docs[d.id] = d.text
     return docs
 
 
