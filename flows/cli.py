@@ -97,6 +97,21 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None) -> N
     Console().print(table)
 
 
+@app.command()
+def report(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None) -> None:
+    """(Re)build the corpus quality report (HTML + JSON) from whatever stages have run."""
+    from corpus.report import build_report, load_report_json
+
+    cfg = _load(config, work_dir)
+    try:
+        html = build_report(Path(cfg.work_dir), cfg)
+    except StageError as e:
+        _fail(e)
+    for line in load_report_json(cfg.work_dir).get("missing", []):
+        console.print(f"[yellow]missing:[/yellow] {line}", highlight=False)
+    console.print(f"report: {html}")
+
+
 @app.command("model-info")
 def model_info(
     preset: Annotated[str, typer.Argument(help="Model preset: apt3-1b, demo, tiny.")],

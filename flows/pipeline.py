@@ -89,6 +89,24 @@ def publish_artifacts(result: StageResult) -> None:
         create_table_artifact(flat[:1000], key=f"{key}-counts", description=f"{result.stage} counts")
 
 
+def publish_report(work_dir: Path) -> None:
+    """The corpus report's summary as Prefect artifacts, with a link to the HTML file."""
+    from prefect.artifacts import create_link_artifact
+
+    from corpus.report import load_report_json, summary_markdown, summary_rows
+
+    try:
+        rep = load_report_json(work_dir)
+    except FileNotFoundError:
+        return
+    create_markdown_artifact(summary_markdown(rep), key="kuznia-corpus-report", description="corpus report")
+    rows = summary_rows(rep)
+    if rows:
+        create_table_artifact(rows, key="kuznia-corpus-funnel", description="funnel per source")
+    html = (work_dir / "corpus" / "reports" / "report.html").resolve()
+    create_link_artifact(html.as_uri(), link_text="corpus report (HTML)", key="kuznia-corpus-report-html")
+
+
 def _flatten(d: Any, prefix: str = ""):
     """Nested counts as (dotted key, value) pairs."""
     if isinstance(d, dict):
@@ -133,6 +151,8 @@ def stage_flow(stage: str, cfg: PipelineConfig, work_dir: str, force: bool = Fal
         mapper = prefect_mapper if stage in DATA_STAGES else inline_prefect_mapper
         result = run_stage(spec(stage), cfg, Path(work_dir), force=force, mapper=mapper, log=logger.info)
     publish_artifacts(result)
+    if stage == "corpus":
+        publish_report(Path(work_dir))
     return {"stage": stage, "skipped": result.skipped, "fingerprint": result.fingerprint}
 
 
