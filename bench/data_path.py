@@ -1,0 +1,181 @@
+"""Benchmark: clean + quality signals per core, against datatrove's three FineWeb-2 filters.
+
+    .venv/bin/python bench/data_path.py [--mb 31] [--source data/demo/speakleash] [--limit-docs N]
+
+On the same documents, in one process, one after another:
+
+1. ours: `corpus.clean.clean_text` then `corpus.quality.SignalComputer` (every signal: language,
+   Gopher and FineWeb statistics), on the raw text;
+2. datatrove's GopherRepetitionFilter + FineWebQualityFilter + GopherQualityFilter with
+   FineWeb-2's Polish settings (configs/pol_Latn.yml) and its Polish word tokenizer (spaCy
+   `pl`), as FineWeb-2 ran them; then the same with a plain `str.split` word tokenizer.
+
+The documents are the Speakleash `.jsonl.zst` files under `--source` (the bundled demo by
+default), repeated until `--mb` megabytes of UTF-8 text. Speeds are MB/s of UTF-8 text per
+second of this process's CPU time (so that other processes on a shared machine do not distort
+them), with wall time beside. Ratios are of CPU times.
+
+Targets (issue 3): ours >= 3 MB/s per core, >= 5x datatrove's three filters.
+datatrove (and spaCy, for its tokenizer) is an optional dependency of this benchmark only:
+`.venv/bin/pip install datatrove spacy`; without it, ours runs alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("KUZNIA_PROGRESS", "0")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import zstandard
+
+from corpus.clean import CleanConfig, clean_text
+from corpus.polish import FINEWEB2_STOPWORDS
+from corpus.quality import QualityConfig, SignalComputer, Thresholds
+
+
+def load_docs(source: Path, mb: float, limit: int | None) -> list[tuple[str, str]]:
+    """(text, meta JSON) of every well-formed line, repeated up to `mb` MB of text."""
+    base = []
+    for path in sorted(source.glob("*.jsonl.zst")):
+        with open(path, "rb") as f:
+            raw = zstandard.ZstdDecompressor().stream_reader(f).read()
+        for line in raw.split(b"\n"):
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get("text"), str) and obj["text"].strip():
+                base.append((obj["text"], json.dumps(obj.get("meta") or {})))
+    if not base:
+        sys.exit(f"no documents in {source}/*.jsonl.zst")
+    if limit:
+        base = base[:limit]
+    docs, size, target = [], 0, mb * 1e6
+    while size < target:
+        for doc in base:
+            docs.append(doc)
+            size += len(doc[0].encode("utf-8"))
+            if size >= target:
+                break
+    return docs
+
+
+def timed(fn, docs) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of `fn` over every document."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    fn(docs)
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def ours(docs: list[tuple[str, str]], batch: int = 1024) -> None:
+    """Clean, then signals in batches of `batch` documents, as the stages do."""
+    cfg = CleanConfig()
+    computer = SignalComputer(QualityConfig())
+    for i in range(0, len(docs), batch):
+        chunk = docs[i : i + batch]
+        computer.batch([clean_text(t, cfg).text for t, _ in chunk], [m for _, m in chunk])
+
+
+def datatrove_filters(tokenizer):
+    """The three filters with FineWeb-2's Polish settings (fineweb-2-pipeline.py)."""
+    from datatrove.pipeline.filters import (
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
+
+    t = Thresholds()
+    return [
+        GopherRepetitionFilter(
+            language=tokenizer, dup_para_frac=0, dup_line_char_frac=0, dup_para_char_frac=0,
+            dup_line_frac=t.max_dup_line_frac,
+            top_n_grams=[(2, t.max_top_2gram_frac), (3, t.max_top_3gram_frac), (4, t.max_top_4gram_frac)],
+            dup_n_grams=[(n, getattr(t, f"max_dup_{n}gram_frac")) for n in range(5, 11)],
+        ),
+        FineWebQualityFilter(
+            language=tokenizer, short_line_thr=999, char_duplicates_ratio=0.1,
+            line_punct_thr=t.min_line_punct_frac, new_line_ratio=t.max_newline_ratio,
+        ),
+        GopherQualityFilter(
+            language=tokenizer, max_avg_word_length=t.max_mean_word_len,
+            min_avg_word_length=t.min_mean_word_len, stop_words=list(FINEWEB2_STOPWORDS),
+            max_non_alpha_words_ratio=t.min_alpha_words_frac, min_stop_words=2,
+        ),
+    ]
+
+
+def run_datatrove(filters, docs) -> None:
+    from datatrove.data import Document
+
+    for i, (text, _) in enumerate(docs):
+        doc = Document(text=text, id=str(i))
+        for f in filters:  # as in a pipeline: a rejected document goes no further
+            if f.filter(doc) is not True:
+                break
+
+
+def split_tokenizer():
+    from datatrove.utils.word_tokenizers import WordTokenizer
+
+    class SplitTokenizer(WordTokenizer):
+        """A plain whitespace split (the issue's "plain split word tokenizer")."""
+
+        def word_tokenize(self, text: str) -> list[str]:
+            return text.split()
+
+        def sent_tokenize(self, text: str) -> list[str]:
+            return text.split("\n")
+
+        def span_tokenize(self, text: str) -> list[tuple[int, int]]:
+            raise NotImplementedError
+
+    return SplitTokenizer()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mb", type=float, default=31.0, help="MB of text (default 31)")
+    parser.add_argument("--source", type=Path, default=ROOT / "data" / "demo" / "speakleash")
+    parser.add_argument("--limit-docs", type=int, default=None, help="distinct documents to use")
+    args = parser.parse_args(argv)
+
+    docs = load_docs(args.source, args.mb, args.limit_docs)
+    mb = sum(len(t.encode("utf-8")) for t, _ in docs) / 1e6
+    print(f"{len(docs)} documents, {mb:.1f} MB of UTF-8 text from {args.source}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    ours(docs[:50])  # warm up: language profiles, regex compilation
+    rows = []
+    cpu, wall = timed(ours, docs)
+    rows.append(("ours: clean + all signals", cpu, wall))
+    cfg = CleanConfig()
+    cpu_c, wall_c = timed(lambda d: [clean_text(t, cfg) for t, _ in d], docs)
+    rows.append(("  of which clean", cpu_c, wall_c))
+    try:
+        import datatrove  # noqa: F401
+    except ImportError:
+        print("datatrove is not installed (`.venv/bin/pip install datatrove spacy`): ours only")
+    else:
+        for label, tok in (("datatrove, spaCy pl tokenizer", "pl"), ("datatrove, split tokenizer", None)):
+            try:
+                filters = datatrove_filters(tok if tok else split_tokenizer())
+                run_datatrove(filters, docs[:20])  # warm up: spaCy's language data
+            except Exception as e:  # noqa: BLE001 - a missing spaCy skips that baseline only
+                print(f"{label}: skipped ({type(e).__name__}: {e})")
+                continue
+            cpu_d, wall_d = timed(lambda d, f=filters: run_datatrove(f, d), docs)
+            rows.append((label, cpu_d, wall_d))
+    print(f"{'':34s} {'MB/s/core':>10s} {'cpu s':>8s} {'wall s':>8s} {'ours x':>7s}")
+    for label, cpu_s, wall_s in rows:
+        ratio = cpu_s / rows[0][1]
+        print(f"{label:34s} {mb / cpu_s:10.2f} {cpu_s:8.1f} {wall_s:8.1f} {ratio:7.2f}")
+
+
+if __name__ == "__main__":
+    main()

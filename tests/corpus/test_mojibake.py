@@ -1,0 +1,135 @@
+"""Mojibake repair: the ftfy gate, our UTF-8 span repair, lost bytes, code-page swaps."""
+
+from __future__ import annotations
+
+import ftfy
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corpus.mojibake import (
+    FTFY_CONFIG,
+    fix_mojibake,
+    needs_ftfy,
+    repair_codepage_swap,
+    repair_utf8_spans,
+)
+from corpus.polish import PLAIN_CHARS
+
+POLISH = (
+    "Zażółć gęślą jaźń. Przeglądaj ikonę w menu, a następnie wybierz „Zapisz”.\n"
+    "Łódź, Świętokrzyskie i Źródła Wisły – ĄĆĘŁŃÓŚŹŻ… Mężczyzna był bardzo zadowolony."
+)
+
+
+def sloppy(text: str, codec: str, layers: int = 1) -> str:
+    """UTF-8 bytes read through `codec`, undefined bytes as C1 controls (as Windows does)."""
+    for _ in range(layers):
+        text = "".join(
+            bytes([b]).decode(codec, errors="ignore") or chr(b) for b in text.encode("utf-8")
+        )
+    return text
+
+
+@pytest.mark.parametrize("codec", ["cp1250", "cp1252", "iso-8859-2", "latin-1"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_whole_text_garbled_is_restored(codec, layers):
+    garbled = sloppy(POLISH, codec, layers)
+    assert garbled != POLISH
+    assert fix_mojibake(garbled)[0] == POLISH
+
+
+@pytest.mark.parametrize("codec,ftfy_fixes", [("cp1250", False), ("cp1252", False), ("iso-8859-2", True)])
+def test_lone_garbled_word_in_clean_text_is_restored(codec, ftfy_fixes):
+    # ftfy alone leaves a single cp1250/cp1252-garbled word in otherwise clean text as it is.
+    text = "Na tej stronie możesz Przeglądaj ikonę i wrócić do początku."
+    garbled = text.replace("Przeglądaj", sloppy("Przeglądaj", codec)).replace("ikonę", sloppy("ikonę", codec))
+    assert (ftfy.fix_text(garbled, FTFY_CONFIG) == text) is ftfy_fixes
+    fixed, count = fix_mojibake(garbled)
+    assert fixed == text
+    assert count == 2
+
+
+def test_reading_with_polish_letters_wins():
+    # "Ĺź" is "ż" through iso-8859-2 but "ş" through cp1250: the Polish reading wins.
+    garbled = "Jeśli " + "użytkownik".encode().decode("iso-8859-2") + " chce"
+    assert repair_utf8_spans(garbled)[0] == "Jeśli użytkownik chce"
+
+
+@pytest.mark.parametrize("errors", ["replace", "ignore"])
+def test_second_byte_lost_by_the_decoder(errors):
+    # cp1250 leaves 0x98 and 0x81 undefined: "Ę" (C4 98) and "Ł" (C5 81) lose their second byte.
+    text = "ĘTNA i ŁÓDŹ oraz mała łódka"
+    garbled = text.encode("utf-8").decode("cp1250", errors=errors)
+    assert fix_mojibake(garbled)[0] == text
+
+
+def test_capital_n_with_acute_guessed_from_context():
+    garbled = "KONIEC WYRAŻEŃ".encode().decode("cp1250", errors="replace")
+    assert fix_mojibake(garbled)[0] == "KONIEC WYRAŻEŃ"
+
+
+@pytest.mark.parametrize("written,read", [("cp1250", "cp1252"), ("iso-8859-2", "latin-1")])
+def test_code_page_swap_is_reread(written, read):
+    expected = POLISH.replace("„", '"').replace("”", '"').replace("–", "-").replace("…", "...")
+    garbled = "".join(bytes([b]).decode(read, errors="ignore") or chr(b) for b in expected.encode(written))
+    fixed, count = repair_codepage_swap(garbled)
+    assert fixed == expected
+    assert count > 10
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        POLISH,
+        "KOŚCIÓŁ WESÓŁ – ĆMA, ĘTNA, ŃÓŁ” i „ÓŁ…”",  # capitals that look like UTF-8 leads in cp1250
+        "Ärger über Öl in Åland; São Paulo; crème brûlée; ¿Qué tal? ¡Hola! señor; être",
+        "Příliš žluťoučký kůň úpěl ďábelské ódy. Ťažký",
+        "Быстрая коричневая лиса; Ελληνικά; 日本語のテキスト",
+        "Cena: 5 € – 10% taniej © 2023 ® ™ ° § · «cytat» ‚wewnątrz’ • punkt",
+    ],
+)
+def test_clean_text_is_left_alone(text):
+    assert fix_mojibake(text) == (text, 0)
+
+
+@pytest.mark.parametrize("text", [
+    "¿Dónde está? ¿Cuándo? ¡Ya! El niño y la niña.",
+    "Le cœur de ma sœur bat pour une œuvre d'art; l'œil voit l'œuf.",
+])
+def test_foreign_letters_are_not_a_code_page_swap(text):
+    assert repair_codepage_swap(text) == (text, 0)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(PLAIN_CHARS), max_size=60))
+def test_ftfy_never_changes_what_the_gate_lets_past(text):
+    # The gate's promise: a line it lets past is what ftfy would return, so skipping ftfy for
+    # it changes nothing.
+    if not needs_ftfy(text):
+        assert ftfy.fix_text(text, FTFY_CONFIG) == text
+
+
+TRICKY = "ĆĘŃÓŁŚŹŻąćęłńóśźż„”“–—…’‚«»°§·€©® "
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet=st.sampled_from(TRICKY), max_size=12))
+def test_gate_holds_for_polish_letter_and_punctuation_mixes(text):
+    # Polish capitals are UTF-8 lead bytes in cp1250 and its punctuation continuation bytes:
+    # the sequences most likely to tempt ftfy ("Ć°" is "ư" to it).
+    if not needs_ftfy(text):
+        assert ftfy.fix_text(text, FTFY_CONFIG) == text
+
+
+def test_gate_catches_a_plain_pair_ftfy_would_change():
+    assert ftfy.fix_text("Ć°", FTFY_CONFIG) != "Ć°"
+    assert needs_ftfy("Ć°")
+    assert not needs_ftfy("Część mężczyzn zaczęła już iść.")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(TRICKY + "abcdeklmnoprstwyz"), max_size=40))
+def test_our_repair_never_changes_genuine_polish(text):
+    assert repair_utf8_spans(text) == (text, 0)
+    assert repair_codepage_swap(text) == (text, 0)

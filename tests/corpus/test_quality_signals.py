@@ -1,0 +1,190 @@
+"""Quality signals: langdetect equivalence, text statistics against plain reference code."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langdetect import detector_factory
+from langdetect.lang_detect_exception import LangDetectException
+
+from corpus.langid import LanguageId, lang_sample
+from corpus.quality import SIGNALS, QualityConfig, SignalComputer, signals_table, speakleash_label
+from corpus.textstats import TOKEN_RE, text_stats, text_stats_batch
+
+TEXTS = {
+    "pl": "Ala ma kota, a kot ma Alę. Wczoraj w Krakowie padał deszcz i wszyscy siedzieli w domu.",
+    "pl_caps": "ZAŻÓŁĆ GĘŚLĄ JAŹŃ. Świętokrzyskie lasy są piękne o każdej porze roku.",
+    "en": "The quick brown fox jumps over the lazy dog while the committee discusses the weather.",
+    "de": "Der schnelle braune Fuchs springt über den faulen Hund, während es draußen regnet.",
+    "cs": "Příliš žluťoučký kůň úpěl ďábelské ódy a všichni se tomu smáli až do večera.",
+    "ru": "Быстрая коричневая лиса прыгает через ленивую собаку, а потом убегает в лес.",
+    "ja": "日本語のテキストです。東京は大きな都市で、たくさんの人が住んでいます。",
+    "mixed": "Polski tekst z wtrąceniem: the quick brown fox, i dalej po polsku o pogodzie.",
+    "urls": "Zobacz https://example.com/a/b?c=1 albo napisz na adres jan@example.com dzisiaj.",
+    "digits": "12345 67890 !!! ???",
+}
+
+
+@pytest.fixture(scope="module")
+def lid():
+    return LanguageId(seed=0)
+
+
+@pytest.mark.parametrize("name", sorted(TEXTS))
+def test_probabilities_equal_langdetect(lid, name):
+    # Same model, same seeded draws, same algorithm: the library's numbers, to rounding.
+    detector_factory.init_factory()
+    factory = detector_factory._factory
+    factory.seed = 0
+    detector = factory.create()
+    detector.append(TEXTS[name])
+    ours = lid.probabilities(TEXTS[name])
+    try:
+        detector.get_probabilities()
+    except LangDetectException:  # a text without features; we return None
+        assert ours is None
+        return
+    theirs = dict(zip(detector.langlist, detector.langprob))
+    assert ours is not None
+    for i, lang in enumerate(lid.langs):
+        assert ours[i] == pytest.approx(theirs[lang], abs=1e-9)
+
+
+def test_guess_and_determinism(lid):
+    a = lid.guess(TEXTS["pl"])
+    assert a.top == "pl" and a.pl_prob > 0.99
+    assert LanguageId(seed=0).guess(TEXTS["pl"]) == a
+    assert lid.guess(TEXTS["en"]).top == "en"
+    assert lid.guess("12345 !!!").top is None
+
+
+def test_batch_equals_one_by_one(lid):
+    texts = [TEXTS[k] for k in sorted(TEXTS)] + ["", "a"]
+    batch = lid.guess_batch(texts)
+    assert batch == [lid.guess(t) for t in texts]
+    computer = SignalComputer(QualityConfig())
+    metas = ["{}"] * len(texts)
+    assert computer.batch(texts, metas) == [computer(t) for t in texts]
+
+
+def test_lang_sample_is_bounded_start_and_middle():
+    text = " ".join(f"słowo{i}" for i in range(2000))
+    sample = lang_sample(text, 200)
+    assert len(sample) <= 201
+    assert sample.startswith("słowo0 ")
+    assert "słowo10" in sample[: 100]
+    middle = text[len(text) // 2 : len(text) // 2 + 100]
+    assert sample.split(" ")[-2] in middle
+    assert lang_sample("krótki", 200) == "krótki"
+
+
+# ---------------------------------------------------------------- reference text statistics
+
+
+def ref_top(tokens: list[str], n: int) -> int:
+    grams = [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    if not grams:
+        return 0
+    gram, count = Counter(grams).most_common(1)[0]
+    return len(gram) * count
+
+
+def ref_dup(tokens: list[str], n: int) -> int:
+    seen, chars, i = set(), 0, 0
+    while i < len(tokens) - n + 1:
+        gram = tuple(tokens[i : i + n])
+        if gram in seen:
+            chars += sum(map(len, gram))
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return chars
+
+
+WORDS = st.sampled_from(["w", "i", "na", "kot", "pies", "dom", "ą", ",", ".", "się", "123", "…"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(WORDS, min_size=0, max_size=120), st.integers(0, 3))
+def test_ngram_fractions_equal_reference(words, seps):
+    # Few distinct words: long repeats, many ties for the top n-gram.
+    text = (" " if seps < 2 else "\n").join(words)
+    stats = text_stats(text, frozenset())
+    tokens = TOKEN_RE.findall(text)
+    for n in (2, 3, 4):
+        expected = ref_top(tokens, n) / len(text) if text else 0.0
+        assert stats[f"top_{n}gram_frac"] == pytest.approx(expected)
+    for n in range(5, 11):
+        expected = ref_dup(tokens, n) / len(text) if text else 0.0
+        assert stats[f"dup_{n}gram_frac"] == pytest.approx(expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(WORDS, min_size=0, max_size=40), min_size=1, max_size=6))
+def test_batch_statistics_equal_one_by_one(docs):
+    # Equal n-grams in different texts of a batch must never count as repeats.
+    texts = [" ".join(words) for words in docs]
+    assert text_stats_batch(texts, frozenset(["w"])) == [text_stats(t, frozenset(["w"])) for t in texts]
+
+
+def test_gopher_and_fineweb_statistics_exact():
+    text = "Ala ma 2 koty i psa.\n- punkt pierwszy...\n- punkt drugi…\n\nAla ma 2 koty i psa.\n#tag"
+    s = text_stats(text, frozenset(["i", "w"]))
+    tokens = TOKEN_RE.findall(text)
+    words = [t for t in tokens if t.isalnum()]
+    assert s["words"] == len(words) == 17
+    assert s["tokens"] == len(tokens)
+    assert s["mean_word_len"] == pytest.approx(sum(map(len, words)) / len(words))
+    assert s["alpha_words_frac"] == pytest.approx((len(words) - 2) / len(tokens))  # two "2"s
+    assert s["hash_ratio"] == pytest.approx(1 / len(tokens))
+    assert s["ellipsis_ratio"] == pytest.approx(2 / len(tokens))
+    assert s["bullet_lines_frac"] == pytest.approx(2 / 6)  # splitlines keeps the blank line
+    assert s["ellipsis_lines_frac"] == pytest.approx(2 / 6)
+    assert s["stopwords"] == 1 and s["stopword_frac"] == pytest.approx(2 / 17)
+    assert s["dup_line_frac"] == pytest.approx(1 / 5)
+    assert s["dup_line_char_frac"] == pytest.approx(len("Ala ma 2 koty i psa.") / len(text))
+    assert s["dup_para_frac"] == 0.0
+    assert s["line_punct_frac"] == pytest.approx(4 / 5)  # "psa." twice, "...", "…"
+    assert s["short_line_frac"] == pytest.approx(5 / 5)
+    assert s["newline_ratio"] == pytest.approx(4 / len(tokens))  # the blank line is one break
+
+
+def test_empty_text_statistics_are_zero():
+    s = text_stats("", frozenset(["w"]))
+    assert s["words"] == 0 and s["tokens"] == 0
+    assert all(v == 0 for v in s.values())
+
+
+# ---------------------------------------------------------------- the signal row
+
+
+def test_signal_row_has_every_column_and_versions():
+    computer = SignalComputer(QualityConfig())
+    row = computer(TEXTS["pl"] * 3, '{"quality": "low", "words": 10}')
+    assert set(row) == {s.name for s in SIGNALS}
+    assert row["speakleash_label"] == "LOW"
+    assert row["lang_v1_top"] == "pl"
+    assert row["text_v1_chars"] == len(TEXTS["pl"] * 3)
+    assert all(s.version == 1 for s in SIGNALS)
+    table = signals_table(["a"], [row])
+    assert table.column_names[0] == "id" and table.num_rows == 1
+
+
+def test_truncated_document_extrapolates_words():
+    cfg = QualityConfig(max_signal_chars=10_000)
+    text = ("Ala ma kota. " * 2000).strip()
+    row = SignalComputer(cfg)(text)
+    assert row["text_v1_truncated"] is True
+    assert row["gopher_v1_words"] == pytest.approx(3 * 2000, rel=0.01)
+
+
+@pytest.mark.parametrize("meta,label", [
+    ("{}", None), ('{"quality": "HIGH"}', "HIGH"), ('{"quality": null}', None), ("not json", None),
+    ('{"title": "quality"}', None),
+])
+def test_speakleash_label(meta, label):
+    assert speakleash_label(meta) == label
