@@ -1,13 +1,83 @@
-"""Config sections of the tokenizer and tokens stages."""
+"""Config sections of the tokenizer and tokens stages.
+
+Defaults are APT3-1B-Base's recipe (BPE, 31,980 entries, 8 special tokens, 113-character
+alphabet); `configs/demo.yaml` shrinks the vocabulary and the sample to what a few MB can fill.
+"""
 
 from __future__ import annotations
 
+from pydantic import Field, field_validator, model_validator
+
 from corpus.config_base import Section
+
+# Ids 0-3 have fixed roles (unk, bos, eos, pad); 4-7 are reserved. We reserve a ChatML pair for
+# chat fine-tuning and two plain slots: fill-in-the-middle needs three sentinels, which would not
+# fit beside the chat pair, and a reserved slot can be renamed later without moving any id.
+DEFAULT_SPECIAL_TOKENS = [
+    "<unk>", "<s>", "</s>", "<pad>",
+    "<|im_start|>", "<|im_end|>", "<reserved_0>", "<reserved_1>",
+]
+N_SPECIAL = 8
+N_BYTE_TOKENS = 256
 
 
 class TokenizerConfig(Section):
-    """BPE training."""
+    """BPE training (stage `tokenizer`)."""
+
+    vocab_size: int = Field(31_980, ge=N_SPECIAL + N_BYTE_TOKENS + 1, le=65_536)
+    """Total entries, special and `<0x00>`…`<0xFF>` byte tokens included (uint16 shards: ≤ 65,536)."""
+    special_tokens: list[str] = Field(default_factory=lambda: list(DEFAULT_SPECIAL_TOKENS))
+    """The 8 special tokens at ids 0-7: unk, bos, eos, pad, then four reserved ones."""
+    alphabet_size: int = Field(113, ge=1, le=4096)
+    """The initial alphabet: this many most frequent characters of the sample; any other
+    character is spelled with byte tokens."""
+    byte_fallback: bool = True
+    """Add the 256 byte tokens so that every string encodes without `<unk>` and decodes exactly."""
+    sample_bytes: int = Field(1_000_000_000, ge=1)
+    """UTF-8 bytes of corpus text to train on (a seeded sample; the whole corpus if smaller)."""
+    min_frequency: int = Field(2, ge=1)
+    """A pair must occur this often in the sample to be merged."""
+    seed: int = 1234
+    """Seed of the training sample and of the held-out documents."""
+    heldout_fraction: float = Field(0.02, gt=0.0, lt=0.5)
+    """Documents (by id hash) never trained on; fertility is measured on them."""
+    fertility_bytes: int = Field(2_000_000, ge=1)
+    """Held-out text per source to measure fertility on (the first this many bytes, by hash order)."""
+
+    @field_validator("special_tokens")
+    @classmethod
+    def _eight_distinct(cls, v: list[str]) -> list[str]:
+        if len(v) != N_SPECIAL or len(set(v)) != N_SPECIAL or not all(v):
+            raise ValueError(
+                f"exactly {N_SPECIAL} distinct non-empty tokens are needed (unk, bos, eos, pad and "
+                f"four reserved), got {len(v)}: {v}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _room_for_merges(self) -> TokenizerConfig:
+        fixed = N_SPECIAL + (N_BYTE_TOKENS if self.byte_fallback else 0) + self.alphabet_size
+        if self.vocab_size <= fixed:
+            raise ValueError(
+                f"tokenizer.vocab_size {self.vocab_size} leaves no room for merges after "
+                f"{N_SPECIAL} special, {N_BYTE_TOKENS if self.byte_fallback else 0} byte and "
+                f"{self.alphabet_size} alphabet tokens; raise it above {fixed}"
+            )
+        return self
 
 
 class TokensConfig(Section):
-    """Token shards."""
+    """Token shards (stage `tokens`)."""
+
+    shard_tokens: int = Field(1_000_000_000, ge=1)
+    """Tokens per shard file: a shard closes at the first document boundary past this budget."""
+    val_fraction: float = Field(0.001, ge=0.0, lt=1.0)
+    """Share of documents (by id hash) that go to `tokens/val/` instead of `tokens/train/`."""
+    seed: int = 1234
+    """Seed of the train/val split and of the document order across shards."""
+    batch_docs: int = Field(1024, ge=1)
+    """Documents per `encode_batch` call (bounds the Python-side memory of one call)."""
+    parts_per_task: int = Field(1, ge=1)
+    """Corpus parts encoded by one task (more: fewer, larger tasks)."""
+    bucket_tokens: int = Field(64 * 1024 * 1024, ge=1)
+    """Shuffle bucket size: the write phase holds one bucket (2 bytes a token) in memory."""

@@ -1,0 +1,154 @@
+"""The tokens stage: every document once, EOS after each, split and shuffle by id hash,
+counts that add up, byte-identical reruns, and shards refused under another tokenizer."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+
+import numpy as np
+import pytest
+
+from tokenizer_fixtures import copy_stages, make_config
+from corpus.stage import read_json, run_stage
+from tokenizer.bpe import load_tokenizer
+from tokenizer.sample import unit_hash
+from tokenizer.shards import ShardFormatError, list_shards, open_shard
+from tokenizer.tokens import SPEC, encode_documents, open_split, order_key
+from tokenizer.train import SPEC as TOKENIZER_SPEC
+
+QUIET = {"log": lambda _: None}
+
+
+@pytest.fixture(scope="module")
+def tokens(trained, tmp_path_factory):
+    wd = copy_stages(trained[0], tmp_path_factory.mktemp("tokens"), "corpus", "tokenizer")
+    result = run_stage(SPEC, make_config(), wd, **QUIET)
+    return wd, trained[1], result.manifest
+
+
+def _shard_bytes(wd) -> dict[str, bytes]:
+    return {p.relative_to(wd / "tokens").as_posix(): p.read_bytes()
+            for p in sorted((wd / "tokens").glob("*/shard-*")) if p.is_file()}
+
+
+def _docs(wd, split) -> list[np.ndarray]:
+    return [s.doc(i) for s in open_split(wd, split) for i in range(len(s))]
+
+
+def test_counts_add_up_to_the_manifest(tokens):
+    wd, docs, m = tokens
+    all_docs = [(i, t) for src in docs.values() for i, t in src]
+    for split in ("train", "val"):
+        shards = open_split(wd, split)
+        assert m["splits"][split]["tokens"] == sum(s.n_tokens for s in shards)
+        assert m["splits"][split]["tokens"] == m["counts"][f"{split}_tokens"]
+        assert m["splits"][split]["docs"] == sum(s.n_docs for s in shards) == m["counts"][f"{split}_docs"]
+        assert sum(src[split]["tokens"] for src in m["sources"].values()) == m["splits"][split]["tokens"]
+        assert len(shards) == m["counts"][f"{split}_shards"] == len(m["splits"][split]["shards"])
+    assert m["counts"]["train_docs"] + m["counts"]["val_docs"] == len(all_docs) - 1
+    assert m["counts"]["dropped_empty"] == 1 and m["dropped"]["empty"]["speakleash.news"] == 1
+    assert m["sources"]["wikipedia"]["train"]["docs"] + m["sources"]["wikipedia"]["val"]["docs"] == 120
+    assert (m["vocab_size"], m["eos_id"], m["bos_id"], m["pad_id"]) == (1000, 2, 1, 3)
+    assert m["counts"]["train_shards"] > 3 and m["counts"]["val_shards"] >= 1
+
+
+def test_every_document_once_with_eos_in_seeded_hash_order(tokens):
+    wd, docs, _ = tokens
+    tok = load_tokenizer(wd / "tokenizer")
+    by_id = {i: t for src in docs.values() for i, t in src if t}
+    for split in ("train", "val"):
+        want_ids = sorted((i for i in by_id if (unit_hash(1234, "val", i) < 0.1) == (split == "val")),
+                          key=lambda i: order_key(1234, i))
+        got = _docs(wd, split)
+        assert len(got) == len(want_ids)
+        for doc_id, d in zip(want_ids, got):
+            assert int(d[-1]) == 2 and 2 not in d[:-1].tolist()
+            assert tok.decode(d[:-1].tolist()) == unicodedata.normalize("NFC", by_id[doc_id])
+
+
+def test_shards_close_at_the_first_document_past_the_budget(tokens):
+    wd, _, _ = tokens
+    shards = open_split(wd, "train")
+    for s in shards[:-1]:
+        longest = max(int(n) for n in np.diff(s.offsets))
+        assert 20_000 <= s.n_tokens < 20_000 + longest
+    assert shards[-1].n_tokens <= 20_000 + max(int(n) for n in np.diff(shards[-1].offsets))
+
+
+def test_work_files_are_removed_and_outputs_are_the_shards(tokens):
+    wd, _, m = tokens
+    assert not (wd / "tokens" / "_work").exists()
+    paths = {o["path"] for o in m["outputs"]}
+    assert paths == set(_shard_bytes(wd))
+    assert {p.split("/")[0] for p in paths} == {"train", "val"}
+
+
+def test_rerun_with_other_batching_is_byte_identical(tokens, tmp_path):
+    wd, _, _ = tokens
+    other = copy_stages(wd, tmp_path, "corpus", "tokenizer")
+    cfg = make_config(tokens={"parts_per_task": 2, "bucket_tokens": 7_000, "batch_docs": 7})
+    run_stage(SPEC, cfg, other, **QUIET)
+    assert _shard_bytes(other) == _shard_bytes(wd)
+
+
+def test_rerun_in_worker_processes_is_byte_identical(tokens, tmp_path):
+    from flows.runners import process_mapper
+
+    wd, _, _ = tokens
+    other = copy_stages(wd, tmp_path, "corpus", "tokenizer")
+    run_stage(SPEC, make_config(), other, mapper=process_mapper(2), **QUIET)
+    assert _shard_bytes(other) == _shard_bytes(wd)
+
+
+def test_another_seed_shuffles_differently(tokens, tmp_path):
+    wd, _, m = tokens
+    other = copy_stages(wd, tmp_path, "corpus", "tokenizer")
+    m2 = run_stage(SPEC, make_config(tokens={"seed": 99}), other, **QUIET).manifest
+    assert m2["counts"]["train_tokens"] + m2["counts"]["val_tokens"] == \
+        m["counts"]["train_tokens"] + m["counts"]["val_tokens"]
+    assert _shard_bytes(other) != _shard_bytes(wd)
+
+
+def test_reader_refuses_shards_of_another_tokenizer(tokens, tmp_path):
+    wd, _, _ = tokens
+    other = copy_stages(wd, tmp_path, "corpus", "tokens")
+    run_stage(TOKENIZER_SPEC, make_config(tokenizer={"vocab_size": 900}), other, **QUIET)
+    with pytest.raises(ShardFormatError, match=r"vocabulary 1000 .* tokenizer has 900 .*"
+                                               r"rebuild the shards: `kuznia stage tokens --force`"):
+        open_split(other, "train")
+
+
+def test_reader_refuses_shards_after_the_tokenizer_file_changed(tokens, tmp_path):
+    wd, _, _ = tokens
+    other = copy_stages(wd, tmp_path, "tokenizer", "tokens")
+    path = other / "tokenizer" / "tokenizer.json"
+    path.write_text(json.dumps(json.loads(path.read_text("utf-8"))), "utf-8")  # same model, other bytes
+    with pytest.raises(ShardFormatError, match="kuznia stage tokens --force"):
+        open_split(other, "val")
+    prefix = list_shards(other / "tokens" / "val")[0]
+    assert open_shard(prefix, vocab_size=1000).n_docs > 0  # the shard itself is intact
+
+
+def test_encode_documents_appends_eos_after_each(trained):
+    tok = load_tokenizer(trained[0] / "tokenizer")
+    texts = ["Ala ma kota.", "x", " 😀 "]
+    flat, lengths = encode_documents(tok, 2, texts)
+    want = [i for t in texts for i in [*tok.encode(t, add_special_tokens=False).ids, 2]]
+    assert flat.dtype == np.uint16 and flat.tolist() == want
+    assert lengths == [len(tok.encode(t, add_special_tokens=False).ids) + 1 for t in texts]
+
+
+def test_tokens_needs_the_tokenizer_stage(trained, tmp_path):
+    from corpus.stage import StageError
+
+    wd = copy_stages(trained[0], tmp_path, "corpus")
+    with pytest.raises(StageError, match="run `kuznia stage tokenizer` first"):
+        run_stage(SPEC, make_config(), wd, **QUIET)
+
+
+def test_manifest_ids_match_the_tokenizer_manifest(tokens):
+    wd, _, m = tokens
+    tm = read_json(wd / "tokenizer" / "_manifest.json")
+    assert {k: m[k] for k in ("eos_id", "bos_id", "pad_id", "unk_id", "vocab_size")} == \
+        {k: tm[k] for k in ("eos_id", "bos_id", "pad_id", "unk_id", "vocab_size")}

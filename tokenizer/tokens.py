@@ -1,0 +1,386 @@
+"""The tokens stage: every corpus document encoded, EOS after each, into train and val shards.
+
+Two phases, so that encoding runs in parallel over parts and documents still end up shuffled
+across all shards:
+
+- `encode` (one task per `parts_per_task` corpus parts): `encode_batch` over batches of
+  documents, EOS appended, each document given its split (`val` if a seeded hash of its id is
+  below `val_fraction`) and an order key (a seeded 64-bit hash of its id). The task's documents
+  are sorted by key and written under `_work/<split>/` with a table of (key, start, length)
+  and, per shuffle bucket, where its documents begin. Memory: the task's parts.
+- `write` (one task per split): the key space is cut into buckets of about `bucket_tokens`
+  tokens; bucket by bucket, the documents of that key range are gathered from every encode
+  task's file, merged by key and cut into shards of `shard_tokens` (`RollingShards`).
+  Memory: one bucket plus the shard being filled.
+
+Document order in the shards is therefore "sorted by a seeded hash of the id": a uniform
+shuffle that does not depend on how parts were batched into tasks or how many buckets there
+were, so reruns are byte-identical. `_work/` is deleted once both splits are written.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import shutil
+from collections.abc import Iterator
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+import xxhash
+
+from corpus.parts import iter_batches, list_parts
+from corpus.stage import Phase, StageContext, StageError, StageSpec, atomic_path
+from tokenizer.bpe import load_tokenizer
+from tokenizer.fertility import encode_ids
+from tokenizer.sample import corpus_row_groups, unit_hash
+from tokenizer.shards import Shard, list_shards, open_shard, tokenizer_hash, write_shard
+from tokenizer.train import read_tokenizer_manifest
+
+SPLITS = ("train", "val")
+WORK = "_work"
+DOC_TABLE = np.dtype([("key", "<u8"), ("start", "<u8"), ("length", "<u8")])
+DEFAULT_BYTES_PER_TOKEN = 3.0  # only sizes the shuffle buckets when fertility is unknown
+
+
+def order_key(seed: int, doc_id: str) -> int:
+    """A document's place in the shuffled order: a seeded 64-bit hash of its id."""
+    return xxhash.xxh64_intdigest(f"{seed}\x1forder\x1f{doc_id}".encode("utf-8"))
+
+
+def split_of(seed: int, doc_id: str, val_fraction: float) -> str:
+    """`val` for a `val_fraction` share of documents by a seeded hash of the id, else `train`."""
+    return "val" if unit_hash(seed, "val", doc_id) < val_fraction else "train"
+
+
+def bucket_bounds(n_buckets: int) -> np.ndarray:
+    """The lowest key of buckets 1..n-1: bucket b holds keys in [bounds[b-1], bounds[b])."""
+    return np.array([(b << 64) // n_buckets for b in range(1, n_buckets)], dtype=np.uint64)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _work_file(ctx: StageContext, split: str, task_id: str, kind: str) -> Path:
+    return ctx.dir / WORK / split / f"{task_id}.{kind}.npy"
+
+
+def plan_buckets(ctx: StageContext) -> dict[str, int]:
+    """Shuffle buckets per split, from the corpus footers and the tokenizer's bytes per token."""
+    cfg = ctx.cfg.tokens
+    text_bytes = sum(g.text_bytes for g in corpus_row_groups(ctx.upstream_dir("corpus")))
+    fert = read_tokenizer_manifest(ctx.upstream_dir("tokenizer")).get("fertility", {})
+    bpt = (fert.get("all") or {}).get("bytes_per_token") or DEFAULT_BYTES_PER_TOKEN
+    est = text_bytes / bpt
+    share = {"train": 1.0 - cfg.val_fraction, "val": cfg.val_fraction}
+    return {s: max(1, math.ceil(est * share[s] / cfg.bucket_tokens)) for s in SPLITS}
+
+
+def plan_encode(ctx: StageContext) -> list[dict]:
+    """One task per `parts_per_task` consecutive parts of one source."""
+    corpus_dir = ctx.upstream_dir("corpus")
+    parts = list_parts(corpus_dir)
+    if not parts:
+        raise StageError(f"{corpus_dir} holds no parts; run `kuznia stage corpus` first")
+    buckets = plan_buckets(ctx)
+    n = ctx.cfg.tokens.parts_per_task
+    tasks = []
+    by_source: dict[str, list[str]] = {}
+    for p in parts:
+        by_source.setdefault(p.parent.name, []).append(p.relative_to(corpus_dir).as_posix())
+    for source, rels in by_source.items():
+        for i in range(0, len(rels), n):
+            tasks.append({"id": f"encode-{source}-{i // n:05d}", "source": source,
+                          "parts": rels[i : i + n], "buckets": buckets})
+    return tasks
+
+
+# --------------------------------------------------------------------------- encode
+
+
+def _limit_threads(ctx: StageContext) -> None:
+    """In a pool worker, give tokenizers' thread pool this worker's share of the cores."""
+    if multiprocessing.parent_process() is not None and "RAYON_NUM_THREADS" not in os.environ:
+        share = max(1, (os.cpu_count() or 1) // ctx.cfg.runner.n_workers())
+        os.environ["RAYON_NUM_THREADS"] = str(share)
+
+
+_TOKENIZER_CACHE: dict[tuple, object] = {}
+
+
+def cached_tokenizer(tokenizer_dir: Path):
+    """The tokenizer, loaded once per worker process (a 32k vocabulary takes ~0.1 s to parse)."""
+    path = Path(tokenizer_dir) / "tokenizer.json"
+    st = path.stat() if path.exists() else None
+    key = (str(path), st and st.st_mtime_ns, st and st.st_size)
+    if key not in _TOKENIZER_CACHE:
+        _TOKENIZER_CACHE.clear()
+        _TOKENIZER_CACHE[key] = load_tokenizer(tokenizer_dir)
+    return _TOKENIZER_CACHE[key]
+
+
+def encode_documents(tok, eos_id: int, texts: list[str]) -> tuple[np.ndarray, list[int]]:
+    """Encode a batch: all documents' tokens with EOS after each, as one uint16 array, and the
+    length of each document (EOS included). No Python work per token."""
+    token_lists = encode_ids(tok, texts)
+    lengths = [len(t) for t in token_lists]
+    flat = np.fromiter(chain.from_iterable(token_lists), dtype=np.uint16, count=sum(lengths))
+    flat = np.insert(flat, np.cumsum(lengths), np.uint16(eos_id))
+    return flat, [n + 1 for n in lengths]
+
+
+def iter_part_docs(path: Path, batch_docs: int) -> Iterator[tuple[list[str], list[str]]]:
+    """(ids, texts) batches of a corpus part."""
+    for batch in iter_batches(path, columns=["id", "text"], batch_rows=batch_docs):
+        yield batch.column(0).to_pylist(), batch.column(1).to_pylist()
+
+
+def run_encode(ctx: StageContext, task: dict) -> dict:
+    """Encode the task's parts; write each split's documents sorted by order key under `_work/`."""
+    _limit_threads(ctx)
+    cfg = ctx.cfg.tokens
+    corpus_dir = ctx.upstream_dir("corpus")
+    tok = cached_tokenizer(ctx.upstream_dir("tokenizer"))
+    eos_id = read_tokenizer_manifest(ctx.upstream_dir("tokenizer"))["eos_id"]
+    arrays: list[np.ndarray] = []
+    keys: list[int] = []
+    splits: list[int] = []
+    lengths: list[int] = []
+    counts = {s: {"docs": 0, "tokens": 0, "bytes": 0} for s in SPLITS}
+    dropped_empty = 0
+    for rel in task["parts"]:
+        for doc_ids, texts in iter_part_docs(corpus_dir / rel, cfg.batch_docs):
+            keep = [i for i, t in enumerate(texts) if t]
+            dropped_empty += len(texts) - len(keep)  # an empty document would be a lone EOS
+            if len(keep) < len(texts):
+                doc_ids, texts = [doc_ids[i] for i in keep], [texts[i] for i in keep]
+            if not texts:
+                continue
+            flat, lens = encode_documents(tok, eos_id, texts)
+            arrays.append(flat)
+            lengths.extend(lens)
+            for doc_id, text, n in zip(doc_ids, texts, lens):
+                s = split_of(cfg.seed, doc_id, cfg.val_fraction)
+                splits.append(s == "val")
+                keys.append(order_key(cfg.seed, doc_id))
+                c = counts[s]
+                c["docs"] += 1
+                c["tokens"] += n
+                c["bytes"] += len(text.encode("utf-8"))
+    tokens = np.concatenate(arrays) if arrays else np.zeros(0, np.uint16)
+    starts = np.zeros(len(lengths), np.uint64)
+    if lengths:
+        np.cumsum(np.asarray(lengths[:-1], np.uint64), out=starts[1:])
+    key_arr, len_arr = np.asarray(keys, np.uint64), np.asarray(lengths, np.uint64)
+    split_arr = np.asarray(splits, bool)
+    for split in SPLITS:
+        _write_split_work(ctx, task, split, tokens, key_arr, starts, len_arr,
+                          split_arr == (split == "val"))
+    return {"source": task["source"], "counts": counts, "dropped_empty": dropped_empty}
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array, allow_pickle=False)
+
+
+def _write_split_work(ctx, task, split, tokens, keys, starts, lengths, mask) -> None:
+    """One split's documents of an encode task, sorted by key, with bucket start indices."""
+    idx = np.flatnonzero(mask)
+    idx = idx[np.argsort(keys[idx], kind="stable")]
+    table = np.zeros(idx.size, DOC_TABLE)
+    table["key"], table["length"] = keys[idx], lengths[idx]
+    if idx.size:
+        np.cumsum(lengths[idx][:-1], out=table["start"][1:])
+        spans = zip(starts[idx].tolist(), lengths[idx].tolist())
+        out = np.concatenate([tokens[a : a + n] for a, n in spans])
+    else:
+        out = np.zeros(0, np.uint16)
+    ranges = np.concatenate([[0], np.searchsorted(table["key"], bucket_bounds(task["buckets"][split])),
+                             [idx.size]]).astype(np.int64)
+    _save(_work_file(ctx, split, task["id"], "tokens"), out)
+    _save(_work_file(ctx, split, task["id"], "docs"), table)
+    _save(_work_file(ctx, split, task["id"], "ranges"), ranges)
+
+
+# --------------------------------------------------------------------------- write
+
+
+def plan_write(ctx: StageContext) -> list[dict]:
+    """One task per split, listing the encode tasks whose files it merges (in plan order)."""
+    encode = plan_encode(ctx)
+    buckets = encode[0]["buckets"]
+    return [{"id": f"write-{s}", "split": s, "buckets": buckets[s],
+             "inputs": [t["id"] for t in encode]} for s in SPLITS]
+
+
+def _load_inputs(ctx: StageContext, split: str, inputs: list[str]) -> list[tuple]:
+    loaded = []
+    for task_id in inputs:
+        paths = [_work_file(ctx, split, task_id, k) for k in ("tokens", "docs", "ranges")]
+        missing = [p for p in paths if not p.exists()]
+        if missing:
+            raise StageError(f"{missing[0]} is missing (an encode task's output was removed); "
+                             "re-run `kuznia stage tokens --force`")
+        loaded.append((np.load(paths[0], mmap_mode="r"), np.load(paths[1], mmap_mode="r"),
+                       np.load(paths[2])))
+    return loaded
+
+
+class RollingShards:
+    """Cut a stream of documents into shards that close at the first document boundary at or
+    past `shard_tokens` (the rule of `ShardWriter`), taking whole arrays of documents at once:
+    `ShardWriter.add` validates each document, which costs ~100 µs a document — hours on a
+    corpus of 100 M documents — while `write_shard` validates once per shard."""
+
+    def __init__(self, out_dir: Path, *, vocab_size: int, tokenizer_hash: str, shard_tokens: int):
+        self.out_dir, self.vocab_size, self.hash = out_dir, vocab_size, tokenizer_hash
+        self.shard_tokens = shard_tokens
+        self.tokens: list[np.ndarray] = []
+        self.lengths: list[np.ndarray] = []
+        self.pending = 0
+        self.shards: list[dict] = []
+
+    def add(self, tokens: np.ndarray, lengths: np.ndarray) -> None:
+        """Append documents: their tokens back to back, and each one's length."""
+        self.tokens.append(tokens)
+        self.lengths.append(lengths)
+        self.pending += int(tokens.size)
+        if self.pending >= self.shard_tokens:
+            self._cut(final=False)
+
+    def _cut(self, *, final: bool) -> None:
+        tokens = np.concatenate(self.tokens) if self.tokens else np.zeros(0, np.uint16)
+        lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.uint64)
+        ends = np.cumsum(lengths, dtype=np.uint64)
+        first = 0  # first document of the shard being cut
+        base = 0  # its token offset
+        while first < lengths.size:
+            # The first document whose end reaches the budget closes the shard.
+            k = int(np.searchsorted(ends, base + self.shard_tokens, side="left"))
+            if k >= lengths.size and not final:
+                break
+            k = min(k, lengths.size - 1)
+            end = int(ends[k])
+            offsets = np.concatenate([[0], ends[first : k + 1] - base]).astype(np.uint64)
+            self._write(tokens[base:end], offsets)
+            first, base = k + 1, end
+        self.tokens = [tokens[base:]] if base < tokens.size else []
+        self.lengths = [lengths[first:]] if first < lengths.size else []
+        self.pending = int(tokens.size - base)
+
+    def _write(self, tokens: np.ndarray, offsets: np.ndarray) -> None:
+        prefix = self.out_dir / f"shard-{len(self.shards):05d}"
+        write_shard(prefix, tokens, offsets, vocab_size=self.vocab_size, tokenizer_hash=self.hash)
+        self.shards.append({"path": prefix, "n_tokens": int(tokens.size), "n_docs": int(offsets.size - 1)})
+
+    def close(self) -> list[dict]:
+        """Write what is left as the last shard; return `{"path", "n_tokens", "n_docs"}` per shard."""
+        self._cut(final=True)
+        return self.shards
+
+
+def run_write(ctx: StageContext, task: dict) -> dict:
+    """Merge one split's documents bucket by bucket in key order and write its shards."""
+    split = task["split"]
+    tok_dir = ctx.upstream_dir("tokenizer")
+    manifest = read_tokenizer_manifest(tok_dir)
+    out_dir = ctx.dir / split
+    shutil.rmtree(out_dir, ignore_errors=True)  # a half-written split from an interrupted run
+    inputs = _load_inputs(ctx, split, task["inputs"])
+    writer = RollingShards(out_dir, vocab_size=manifest["vocab_size"],
+                           tokenizer_hash=tokenizer_hash(tok_dir / "tokenizer.json"),
+                           shard_tokens=ctx.cfg.tokens.shard_tokens)
+    for b in range(task["buckets"]):
+        keys, starts, lengths, chunks = [], [], [], []
+        base = 0
+        for tokens, table, ranges in inputs:
+            lo, hi = int(ranges[b]), int(ranges[b + 1])
+            if lo == hi:
+                continue
+            r = np.array(table[lo:hi])
+            first, last = int(r["start"][0]), int(r["start"][-1] + r["length"][-1])
+            chunks.append(np.array(tokens[first:last]))
+            keys.append(r["key"])
+            starts.append(r["start"].astype(np.int64) + (base - first))  # offsets into the bucket
+            lengths.append(r["length"])
+            base += last - first
+        if not chunks:
+            continue
+        order = np.argsort(np.concatenate(keys), kind="stable")
+        start, length = np.concatenate(starts)[order], np.concatenate(lengths)[order]
+        bucket = np.concatenate(chunks)
+        writer.add(np.concatenate([bucket[s : s + n] for s, n in zip(start.tolist(), length.tolist())]),
+                   length)
+    shards = writer.close()
+    for s in shards:
+        s["path"] = Path(s["path"]).relative_to(ctx.dir).as_posix()
+    return {"split": split, "shards": shards}
+
+
+# --------------------------------------------------------------------------- finish
+
+
+def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
+    """Token counts per source and split, the shards, and the ids the trainer needs."""
+    shutil.rmtree(ctx.dir / WORK, ignore_errors=True)
+    tok_dir = ctx.upstream_dir("tokenizer")
+    tmf = read_tokenizer_manifest(tok_dir)
+    sources: dict[str, dict] = {}
+    dropped_empty: dict[str, int] = {}
+    for r in records["encode"]:
+        src = sources.setdefault(r["source"], {s: {"docs": 0, "tokens": 0, "bytes": 0} for s in SPLITS})
+        for s in SPLITS:
+            for k, v in r["counts"][s].items():
+                src[s][k] += v
+        dropped_empty[r["source"]] = dropped_empty.get(r["source"], 0) + r["dropped_empty"]
+    splits = {}
+    for r in records["write"]:
+        shards = r["shards"]
+        splits[r["split"]] = {"docs": sum(s["n_docs"] for s in shards),
+                              "tokens": sum(s["n_tokens"] for s in shards), "shards": shards}
+    for s in SPLITS:  # the shards hold exactly what the encode tasks counted
+        encoded = sum(src[s]["tokens"] for src in sources.values())
+        if encoded != splits[s]["tokens"]:
+            raise StageError(f"[tokens] {s}: encode tasks counted {encoded} tokens but the shards "
+                             f"hold {splits[s]['tokens']}; re-run `kuznia stage tokens --force`")
+    counts = {f"{s}_{k}": splits[s][k] for s in SPLITS for k in ("docs", "tokens")}
+    counts.update({f"{s}_shards": len(splits[s]["shards"]) for s in SPLITS})
+    counts["dropped_empty"] = sum(dropped_empty.values())
+    return {
+        "counts": counts,
+        "vocab_size": tmf["vocab_size"],
+        "tokenizer_hash": tokenizer_hash(tok_dir / "tokenizer.json"),
+        **{k: tmf[k] for k in ("eos_id", "bos_id", "pad_id", "unk_id")},
+        "splits": splits,
+        "sources": {k: sources[k] for k in sorted(sources)},
+        "dropped": {"empty": {k: dropped_empty[k] for k in sorted(dropped_empty)}},
+    }
+
+
+def open_split(work_dir: Path, split: str) -> list[Shard]:
+    """Open every shard of a split, checked against the tokenizer in `work_dir/tokenizer/`.
+
+    A shard written for another tokenizer is refused with a ShardFormatError that says how
+    to rebuild; an empty or missing split raises a StageError.
+    """
+    work_dir = Path(work_dir)
+    tok_dir = work_dir / "tokenizer"
+    want_hash = tokenizer_hash(tok_dir / "tokenizer.json")
+    vocab = read_tokenizer_manifest(tok_dir)["vocab_size"]
+    prefixes = list_shards(work_dir / "tokens" / split)
+    if not prefixes:
+        raise StageError(f"{work_dir / 'tokens' / split} holds no shards; run `kuznia stage tokens`")
+    return [open_shard(p, vocab_size=vocab, tokenizer_hash=want_hash) for p in prefixes]
+
+
+SPEC = StageSpec(
+    name="tokens",
+    ref="tokenizer.tokens:SPEC",
+    upstream=("corpus", "tokenizer"),
+    config_keys=("tokens",),
+    phases=[Phase("encode", plan_encode, run_encode), Phase("write", plan_write, run_write)],
+    finish=finish,
+)
