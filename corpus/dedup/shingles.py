@@ -133,17 +133,22 @@ def char_table(lowercase: bool) -> np.ndarray:
 
 
 _powers = np.ones(1, dtype=U64)
+_inv_powers = np.ones(1, dtype=U64)
+WORD_BASE_INV = pow(WORD_BASE, -1, 1 << 64)  # R is odd, so it has an inverse mod 2**64
 
 
-def _word_powers(n: int) -> np.ndarray:
-    """R**j mod 2**64 for j < n (grown on demand, kept between batches)."""
-    global _powers
+def _position_powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(R**i, R**-i) mod 2**64 for i < n (grown on demand, kept between batches)."""
+    global _powers, _inv_powers
     if len(_powers) < n:
         size = max(n, 2 * len(_powers))
         p = np.full(size, U64(WORD_BASE))
         p[0] = 1
         _powers = np.cumprod(p, dtype=U64)
-    return _powers[:n]
+        p[:] = U64(WORD_BASE_INV)
+        p[0] = 1
+        _inv_powers = np.cumprod(p, dtype=U64)
+    return _powers[:n], _inv_powers[:n]
 
 
 @dataclass
@@ -181,44 +186,48 @@ def shingle_batch(texts: list[str], *, ngram: int = 5, lowercase: bool = True, n
     w_end = np.flatnonzero(edges == -1)
     n_words = len(w_start)
 
-    # Word hashes: sum of cp * R**(position in word), summed per word with one reduceat.
-    # int32 positions halve the memory traffic of these per-character passes.
-    idx_type = np.int32 if len(cps) < 2**31 else np.int64
-    rel = np.arange(len(cps), dtype=idx_type)
-    run_start = np.zeros(len(cps), dtype=idx_type)
-    run_start[w_start] = w_start
-    np.maximum.accumulate(run_start, out=run_start)
-    rel -= run_start
-    np.putmask(rel, ~is_word, 0)
-    max_len = int((w_end - w_start).max()) if n_words else 1
-    terms = _word_powers(max_len)[rel]
-    terms *= norm
-    whash = fmix64(np.add.reduceat(terms, w_start)) if n_words else np.zeros(0, U64)
+    # Word hashes: sum of cp * R**(position in word). Summing cp * R**(position in the batch)
+    # over each word and multiplying by R**-(its first position) gives the same value (R is odd,
+    # so invertible mod 2**64) with two passes over the characters and no per-word positions.
+    # Separators have cp 0, so each reduceat run may run on past its word's end.
+    pw, inv_pw = _position_powers(len(cps))
+    terms = np.multiply(pw, norm, dtype=U64)
+    if n_words:
+        whash = np.add.reduceat(terms, w_start)
+        whash *= inv_pw[w_start]
+        whash = fmix64(whash)
+    else:
+        whash = np.zeros(0, U64)
+    del terms
 
-    doc_of_word = np.searchsorted(doc_start, w_start, side="right") - 1
-    words = np.bincount(doc_of_word, minlength=n).astype(np.int64)
-    first_word = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(words, out=first_word[1:])
+    # Words per document: word starts are ascending and so are document starts.
+    first_word = np.searchsorted(w_start, doc_start)
+    first_word[-1] = n_words
+    words = np.diff(first_word)
 
-    hashes, counts = _shingle_hashes(whash, words, first_word, doc_of_word, ngram)
+    hashes, counts = _shingle_hashes(whash, words, first_word, ngram)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    exact = _exact_keys(norm, is_word, w_start, w_end, doc_of_word, words)
+    exact = _exact_keys(norm, is_word, w_start, w_end, first_word)
     return ShingledBatch(words=words, chars=chars, exact=exact, hashes=hashes, offsets=offsets)
 
 
-def _shingle_hashes(whash: np.ndarray, words: np.ndarray, first_word: np.ndarray,
-                    doc_of_word: np.ndarray, ngram: int) -> tuple[np.ndarray, np.ndarray]:
+def _shingle_hashes(whash: np.ndarray, words: np.ndarray, first_word: np.ndarray, ngram: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Horner-combine each run of `ngram` words within a document (short documents: all words)."""
     n_words = len(whash)
     padded = np.concatenate([whash, np.zeros(ngram, dtype=U64)])
-    full = np.zeros(n_words, dtype=U64)
-    for t in range(ngram):
+    full = padded[:n_words].copy()
+    for t in range(1, ngram):
         full *= U64(SHINGLE_BASE)
         full += padded[t : t + n_words]
-    idx = np.arange(n_words, dtype=np.int64)
-    doc_end = first_word[1:][doc_of_word]
-    keep = idx + ngram <= doc_end
+    # A shingle starts at every word but the last ngram - 1 of its document (per-document work,
+    # not per-word: no gather of each word's document end).
+    keep = np.ones(n_words, dtype=bool)
+    ends, begins = first_word[1:], first_word[:-1]
+    for t in range(1, ngram):
+        pos = ends - t
+        keep[pos[pos >= begins]] = False
     short_docs = np.flatnonzero((words > 0) & (words < ngram))
     if len(short_docs):
         starts = first_word[short_docs]
@@ -234,17 +243,24 @@ def _shingle_hashes(whash: np.ndarray, words: np.ndarray, first_word: np.ndarray
 
 
 def _exact_keys(norm: np.ndarray, is_word: np.ndarray, w_start: np.ndarray, w_end: np.ndarray,
-                doc_of_word: np.ndarray, words: np.ndarray) -> list[bytes]:
-    """xxh3_128 per document of its words joined by single spaces (UTF-32-LE)."""
-    text = norm.copy()
-    keep = is_word.copy()
+                first_word: np.ndarray) -> list[bytes]:
+    """xxh3_128 per document of its words joined by single spaces (UTF-32-LE).
+
+    Overwrites `norm` and `is_word` (the caller is done with them; copies would cost two more
+    passes over the characters).
+    """
+    words = np.diff(first_word)
     # The separator run after a word becomes one space if another word of the same doc follows.
-    inner = np.flatnonzero(doc_of_word[1:] == doc_of_word[:-1])
-    text[w_end[inner]] = 32
-    keep[w_end[inner]] = True
-    buf = memoryview(text[keep]).cast("B")  # slices of a memoryview are not copies
+    inner = np.ones(len(w_start), dtype=bool)
+    inner[first_word[1:][words > 0] - 1] = False  # each document's last word
+    sep = w_end[inner]
+    norm[sep] = 32
+    is_word[sep] = True
+    buf = memoryview(norm[is_word]).cast("B")  # slices of a memoryview are not copies
     # Kept characters per document: its word lengths plus one space between consecutive words.
-    kept = np.bincount(doc_of_word, weights=w_end - w_start, minlength=len(words)).astype(np.int64)
+    chars_before = np.zeros(len(w_start) + 1, dtype=np.int64)
+    np.cumsum(w_end - w_start, out=chars_before[1:])
+    kept = chars_before[first_word[1:]] - chars_before[first_word[:-1]]
     kept += np.maximum(words - 1, 0)
     bounds = np.zeros(len(words) + 1, dtype=np.int64)
     np.cumsum(kept, out=bounds[1:])

@@ -84,4 +84,4 @@ def test_unverified_and_verified_agree_on_clear_cases(tmp_path, verify):
 def test_config_rejects_bands_beyond_num_perm():
     with pytest.raises(Exception, match="exceeds `dedup.num_perm`"):
         dedup_config(num_perm=64, bands=14, rows=8)
-    assert dedup_config(bands=None, rows=None).dedup.lsh_params() == (9, 12)
+    assert dedup_config(num_perm=112, bands=None, rows=None).dedup.lsh_params() == (9, 12)

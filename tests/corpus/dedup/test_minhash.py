@@ -10,8 +10,10 @@ import xxhash
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from corpus.dedup.lsh import band_keys, buckets
-from corpus.dedup.minhash import CHUNK_SHINGLES, datasketch_hashfunc, signatures
+from corpus.dedup.minhash import chunk_shingles, datasketch_hashfunc, signatures
 from corpus.dedup.shingles import shingle_batch, shingles
+
+SMALL_CHUNK = 1000  # shingles per permutation step in these tests: documents span chunks
 
 TEXTS = [
     "Wierzymy, że modele językowe o mniejszych rozmiarach posiadają ogromny potencjał.",
@@ -19,19 +21,39 @@ TEXTS = [
     "Trenowanie dużych modeli językowych wymaga ogromnej mocy obliczeniowej.",
     "",
     "krótki",
-    " ".join(f"słowo{i % 977}" for i in range(3 * CHUNK_SHINGLES)),  # spans several chunks
+    " ".join(f"słowo{i % 977}" for i in range(3 * SMALL_CHUNK)),  # spans several chunks
 ]
 
 
 @pytest.mark.parametrize("scheme", ["affine32", "affine64", "legacy"])
 def test_signatures_equal_datasketch(scheme):
     b = shingle_batch(TEXTS)
-    sig = signatures(b.hashes, b.offsets, num_perm=48, seed=7, scheme=scheme)
+    sig = signatures(b.hashes, b.offsets, num_perm=48, seed=7, scheme=scheme, chunk=SMALL_CHUNK)
+    assert np.array_equal(sig, signatures(b.hashes, b.offsets, num_perm=48, seed=7, scheme=scheme))
     for i, text in enumerate(TEXTS):
         m = MinHash(num_perm=48, seed=7, scheme=scheme, hashfunc=datasketch_hashfunc(scheme))
         m.update_batch(shingles(text))
         assert sig[i].dtype == m.hashvalues.dtype
         assert np.array_equal(sig[i], m.hashvalues), (scheme, i)
+
+
+def test_chunk_is_a_fixed_number_of_bytes():
+    assert chunk_shingles(256, "affine32") == 8192
+    assert chunk_shingles(256, "affine64") == chunk_shingles(256, "legacy") == 4096
+    assert chunk_shingles(1024, "affine64") == 1024
+
+
+def test_verification_permutations_extend_the_band_prefix_like_minhashlsh():
+    # num_perm 256 with 14 x 8 bands: bands read the first 112 values, as MinHashLSH does for a
+    # 256-permutation MinHash, and the band keys are its keys.
+    b = shingle_batch(TEXTS[:3])
+    sig = signatures(b.hashes, b.offsets, num_perm=256, seed=1, scheme="affine32")
+    lsh = MinHashLSH(num_perm=256, params=(14, 8), hashfunc=xxhash.xxh3_64_intdigest)
+    for i in range(3):
+        lsh.insert(i, LeanMinHash(seed=1, hashvalues=sig[i], scheme="affine32"))
+    keys = band_keys(sig, 14, 8)
+    for band, table in enumerate(lsh.hashtables):
+        assert set(table.keys()) == set(keys[:, band].tolist())
 
 
 def test_lean_minhash_from_our_signature_estimates_jaccard():
