@@ -156,8 +156,11 @@ def _convert_run(run: str, codec: str, before: str = "", after: str = "") -> tup
     return "".join(out), fixed
 
 
+_SWAPPED_RE = re.compile(f"[{SWAPPED_LETTERS}]")
+
+
 def _polish_count(s: str) -> int:
-    return sum(s.count(c) for c in SWAPPED_LETTERS)
+    return len(_SWAPPED_RE.findall(s))
 
 
 def _restore_dropped_bytes(text: str, codec: str) -> tuple[str, int]:
@@ -318,16 +321,30 @@ def needs_ftfy(line: str) -> bool:
     return NOT_PLAIN_RE.search(line) is not None or _utf8_shape_re().search(line) is not None
 
 
+def _line_starts(text: str, pattern: re.Pattern) -> set[int]:
+    """Start offsets of the lines (split on "\\n") where `pattern`, which cannot match across
+    a line break, matches."""
+    starts = set()
+    m = pattern.search(text)
+    while m is not None:
+        starts.add(text.rfind("\n", 0, m.start()) + 1)
+        end = text.find("\n", m.end())
+        if end < 0:
+            break
+        m = pattern.search(text, end + 1)
+    return starts
+
+
 def _ftfy_where_needed(text: str) -> str:
     """ftfy on the lines `needs_ftfy` picks, the others as they are.
 
     ftfy fixes a text line by line (each line is its own segment, and with `unescape_html` off
     nothing carries over between lines), so this equals `ftfy.fix_text(text)`.
     """
-    # Find the lines to fix from the gate's matches in the whole text (two regex scans), not by
-    # testing every line.
-    starts = {text.rfind("\n", 0, m.start()) + 1 for m in NOT_PLAIN_RE.finditer(text)}
-    starts |= {text.rfind("\n", 0, m.start()) + 1 for m in _utf8_shape_re().finditer(text)}
+    # Find the lines to fix from the gate's matches in the whole text, not by testing every
+    # line: one search per such line (after a hit, the search resumes at the next line; a
+    # Cyrillic line has a hit at every character).
+    starts = _line_starts(text, NOT_PLAIN_RE) | _line_starts(text, _utf8_shape_re())
     if not starts:
         return text
     pieces, pos = [], 0
