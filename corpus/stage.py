@@ -316,6 +316,12 @@ def _prepare_dir(spec: StageSpec, ctx: StageContext) -> None:
         shutil.rmtree(d / TASKS, ignore_errors=True)
         (d / MANIFEST).unlink(missing_ok=True)
     (d / MANIFEST).unlink(missing_ok=True)
+    # Temp files of tasks killed mid-write (a crash) are never renamed into place: drop them.
+    for tmp in d.rglob(".*.tmp-*"):
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
     write_json_atomic(state_path, {"stage": spec.name, "fingerprint": ctx.fingerprint})
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -21,11 +22,24 @@ console = Console(stderr=True)
 ConfigOpt = Annotated[str, typer.Option("--config", "-c", help="Pipeline config (YAML).")]
 WorkDirOpt = Annotated[Optional[str], typer.Option("--work-dir", "-w", help="Overrides the config's work_dir.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Re-run even when up to date.")]
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", help="Override a config key: `--set train.max_steps=20` (YAML value; repeatable).")]
 
 
-def _load(config: str, work_dir: str | None) -> PipelineConfig:
+def _overrides(items: list[str] | None) -> dict:
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            console.print(f"[red]--set {item!r}: expected KEY=VALUE, e.g. --set train.max_steps=20[/red]")
+            raise typer.Exit(2)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def _load(config: str, work_dir: str | None, overrides: dict | None = None) -> PipelineConfig:
     try:
-        return load_config(config, work_dir=work_dir)
+        return load_config(config, work_dir=work_dir, overrides=overrides)
     except ConfigError as e:
         console.print(f"[red]{e}[/red]", highlight=False)
         raise typer.Exit(2) from None
@@ -42,14 +56,16 @@ def run(
     work_dir: WorkDirOpt = None,
     stages: Annotated[Optional[str], typer.Option(help="Stages to run: `a,b` or a range `a-b` (DAG order).")] = None,
     force: ForceOpt = False,
+    set_: SetOpt = None,
 ) -> None:
     """Run the pipeline as a Prefect flow (ephemeral API unless PREFECT_API_URL is set)."""
-    _load(config, work_dir)  # fail on a bad config before Prefect starts
+    overrides = _overrides(set_)
+    _load(config, work_dir, overrides)  # fail on a bad config before Prefect starts
     from flows.pipeline import ensure_api, pipeline
 
     ensure_api()
     try:
-        results = pipeline(config=config, work_dir=work_dir, stages=stages, force=force)
+        results = pipeline(config=config, work_dir=work_dir, stages=stages, force=force, overrides=overrides)
     except (StageError, ConfigError) as e:
         _fail(e)
     for r in results:
@@ -63,9 +79,10 @@ def stage(
     work_dir: WorkDirOpt = None,
     source: Annotated[Optional[str], typer.Option(help="Only this source's tasks (e.g. `wikipedia`).")] = None,
     force: ForceOpt = False,
+    set_: SetOpt = None,
 ) -> None:
     """Run one stage in this process (a local process pool for its tasks), without Prefect."""
-    cfg = _load(config, work_dir)
+    cfg = _load(config, work_dir, _overrides(set_))
     try:
         s = spec(name)
         mapper = local_mapper(s, cfg)
@@ -139,7 +156,7 @@ def export(
     """Export to a transformers folder: the `export` stage, or a given checkpoint to `--out`."""
     cfg = _load(config, work_dir)
     if checkpoint is None and out is None:
-        return stage("export", config=config, work_dir=work_dir, source=None, force=force)
+        return stage("export", config=config, work_dir=work_dir, source=None, force=force, set_=None)
     from train.export import export_checkpoint
 
     wd = Path(cfg.work_dir)

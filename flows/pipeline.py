@@ -68,9 +68,8 @@ def task_runner_for(cfg: PipelineConfig, stage: str):
 
         if runner.address:
             return DaskTaskRunner(address=runner.address)
-        return DaskTaskRunner(
-            cluster_kwargs={"n_workers": runner.n_workers(), "threads_per_worker": 1, "processes": True}
-        )
+        return DaskTaskRunner(cluster_kwargs={"n_workers": runner.n_workers(), "threads_per_worker": 1,
+                                              "processes": True, "host": "127.0.0.1"})
     return ProcessPoolTaskRunner(max_workers=runner.n_workers())
 
 
@@ -171,27 +170,50 @@ def ensure_api() -> None:
     os.environ["PREFECT_API_URL"] = server.api_url
 
 
+@contextlib.contextmanager
+def dask_cluster(cfg: PipelineConfig):
+    """With `runner: dask` and no address, one local cluster (127.0.0.1) for the whole run; the
+    config handed to the stages then carries its address, so every stage uses the same workers."""
+    if cfg.runner.kind != "dask" or cfg.runner.address:
+        yield cfg
+        return
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=cfg.runner.n_workers(), threads_per_worker=1, processes=True,
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        runner = cfg.runner.model_copy(update={"address": cluster.scheduler_address})
+        yield cfg.model_copy(update={"runner": runner})
+
+
+def _run_stages(cfg: PipelineConfig, names: list[str], force: bool) -> list[dict]:
+    wd = str(Path(cfg.work_dir).resolve())
+    results = []
+    with dask_cluster(cfg) as run_cfg:
+        for name in names:
+            sub = stage_flow.with_options(task_runner=task_runner_for(run_cfg, name))
+            results.append(sub(stage=name, cfg=cfg, work_dir=wd, force=force))
+    return results
+
+
 @flow(name="kuznia-pipeline", log_prints=True)
 def pipeline(
     config: str = DEFAULT_CONFIG,
     work_dir: str | None = None,
     stages: str | None = None,
     force: bool = False,
+    overrides: dict[str, Any] | None = None,
 ) -> list[dict]:
-    """The whole DAG (or the chosen stages, in DAG order) for one config file."""
-    cfg = load_config(config, work_dir=work_dir)
-    wd = str(Path(cfg.work_dir).resolve())
-    results = []
-    for name in parse_stages(stages):
-        sub = stage_flow.with_options(task_runner=task_runner_for(cfg, name))
-        results.append(sub(stage=name, cfg=cfg, work_dir=wd, force=force))
-    return results
+    """The whole DAG (or the chosen stages, in DAG order) for one config file.
+
+    `overrides` are dotted config keys (`{"train.max_steps": 20}`), applied before validation.
+    """
+    cfg = load_config(config, work_dir=work_dir, overrides=overrides)
+    return _run_stages(cfg, parse_stages(stages), force)
 
 
 @flow(name="kuznia-one-stage", log_prints=True)
-def one_stage(stage: str, config: str = DEFAULT_CONFIG, work_dir: str | None = None, force: bool = False) -> dict:
+def one_stage(stage: str, config: str = DEFAULT_CONFIG, work_dir: str | None = None, force: bool = False,
+              overrides: dict[str, Any] | None = None) -> dict:
     """One named stage as its own deployment (`prefect deployment run 'kuznia-one-stage/stage'`)."""
-    cfg = load_config(config, work_dir=work_dir)
-    wd = str(Path(cfg.work_dir).resolve())
-    sub = stage_flow.with_options(task_runner=task_runner_for(cfg, stage))
-    return sub(stage=stage, cfg=cfg, work_dir=wd, force=force)
+    cfg = load_config(config, work_dir=work_dir, overrides=overrides)
+    return _run_stages(cfg, parse_stages(stage), force)[0]
