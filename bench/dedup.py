@@ -4,14 +4,17 @@
     .venv/bin/python bench/dedup.py speed [--mb 4] [--repeats 3] [--set num_perm=112]
     .venv/bin/python bench/dedup.py scale [--docs 1000000 20000000]
 
-accuracy: near duplicates of real Polish documents (the demo Speakleash datasets if
+accuracy: the real dedup stage (`run_stage`, the configured `verify`, exact by default) on
+    near duplicates of real Polish documents (the demo Speakleash datasets if
     `data/demo` has them, else the sentences of the APT3 model card) made at known Jaccard
     similarities by word edits, insertions, deletions, line shuffles and shared boilerplate;
     precision / recall / F1 over pairs at true Jaccard >= 0.8 for our stage (pairs in one
     cluster) and for datasketch's in-memory MinHashLSH (query pairs) with the same parameters.
 speed: MB/s of text -> signature (+ band keys) in CPU seconds of one process (the default
     config's num_perm and bands; each step alone and all three), ours vs datasketch's `MinHash`
-    (default hash function) and `MinHash.bulk` with xxh3, on the same documents.
+    (default hash function) and `MinHash.bulk` with xxh3, on the same documents; and the
+    `shingles` phase of exact verification (text -> sorted unique shingle hashes -> Parquet
+    table), which runs on the candidate documents only.
 scale: the `bands` + `clusters` phases on N synthetic documents' band keys with planted
     clusters, each size in a fresh process: seconds, microseconds per document, peak RSS.
 """
@@ -35,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from corpus.dedup.shingles import shingles  # noqa: E402
+from corpus.dedup.shingles import shingles
 
 CARD = ROOT.parent / "shared" / "seed" / "apt3-1b-base-model-card.txt"
 
@@ -173,7 +176,7 @@ def run_accuracy(n_families: int, dedup: dict, seed: int = 0) -> None:
     from corpus.stage import run_stage, write_json_atomic
     from flows.config import PipelineConfig
 
-    docs, fam = families(n_families, seed)
+    docs, _ = families(n_families, seed)
     ids = [f"speakleash.bench/{i + 1:09d}" for i in range(len(docs))]
     work = Path(tempfile.mkdtemp(prefix="dedup-bench-"))
     try:
@@ -183,7 +186,7 @@ def run_accuracy(n_families: int, dedup: dict, seed: int = 0) -> None:
         write_json_atomic(work / "clean" / "_manifest.json", {"stage": "clean", "fingerprint": "x"})
         cfg = PipelineConfig.model_validate({"dedup": dedup})
         t0 = time.perf_counter()
-        run_stage(SPEC, cfg, work, log=lambda m: None)
+        res = run_stage(SPEC, cfg, work, log=lambda m: None)
         ours_s = time.perf_counter() - t0
         import pyarrow.parquet as pq
 
@@ -210,7 +213,7 @@ def run_accuracy(n_families: int, dedup: dict, seed: int = 0) -> None:
 
     truth = true_pairs(docs)
     print(f"accuracy: {len(docs)} docs in {n_families} families (generator seed {seed}), "
-          f"{len(truth)} true pairs (Jaccard >= 0.8), {cfg.dedup.num_perm} permutations, LSH {bands} x {rws}, verify={cfg.dedup.verify_jaccard} "
+          f"{len(truth)} true pairs (Jaccard >= 0.8), {cfg.dedup.num_perm} permutations, LSH {bands} x {rws}, verify={cfg.dedup.verify} "
           f"at {cfg.dedup.min_verified_jaccard()}")
     for name, pred, secs in (("ours (stage, clusters)", ours, ours_s),
                              ("datasketch MinHashLSH", theirs, theirs_s)):
@@ -219,6 +222,11 @@ def run_accuracy(n_families: int, dedup: dict, seed: int = 0) -> None:
               f"({len(pred)} pairs, {secs:.1f}s)")
     f_ours, f_theirs = prf(ours, truth)[2], prf(theirs, truth)[2]
     print(f"  F1 ratio ours / MinHashLSH: {f_ours / f_theirs:.3f}")
+    c = res.manifest["counts"]
+    phases = ", ".join(f"{k} {v:.2f}s" for k, v in res.manifest["timings"].items())
+    print(f"  stage: {c.get('candidate_pairs', 0)} candidate pairs, {c.get('compared_pairs', 0)} "
+          f"compared, {c.get('rejected_pairs', 0)} rejected, {c.get('shingled_docs', 0)} docs "
+          f"re-shingled; wall {phases}")
 
 
 # --------------------------------------------------------------------------- speed
@@ -228,6 +236,7 @@ def run_speed(mb: float, dedup: dict, repeats: int) -> None:
     import xxhash
     from datasketch import MinHash
 
+    from corpus.dedup.exact import shingle_table
     from corpus.dedup.lsh import band_keys
     from corpus.dedup.minhash import signatures
     from corpus.dedup.shingles import char_table, shingle_batch
@@ -270,6 +279,10 @@ def run_speed(mb: float, dedup: dict, repeats: int) -> None:
                              scheme=cfg.scheme)
             band_keys(sig, bands, rows)
 
+    def exact_side_table() -> None:
+        for b in batches:
+            shingle_table(np.arange(len(b), dtype=np.int32), iter([b]), cfg)
+
     word = re.compile(r"\w+")
 
     def grams(d: str) -> list[bytes]:
@@ -294,6 +307,7 @@ def run_speed(mb: float, dedup: dict, repeats: int) -> None:
                            ("  permutations (ours)", permuting, repeats),
                            ("  band keys (ours)", banding, repeats),
                            ("ours (numpy), all three", ours, repeats),
+                           ("exact verify: shingle table", exact_side_table, repeats),
                            ("datasketch MinHash default", ds_default, 1),
                            ("datasketch MinHash.bulk xxh3", ds_bulk_xxh3, 1)):
         best = min(_cpu_seconds(fn) for _ in range(reps))
@@ -359,7 +373,7 @@ def scale_one(n_docs: int, workdir: Path) -> dict:
     from corpus.dedup.store import SignatureParts
     from flows.config import PipelineConfig
 
-    cfg = PipelineConfig.model_validate({"dedup": {"verify_jaccard": False}}).dedup
+    cfg = PipelineConfig.model_validate({"dedup": {"verify": "none"}}).dedup
     bands, _ = cfg.lsh_params()
     planted = write_synthetic_parts(workdir, n_docs, bands, part_docs=1_000_000)
     t0 = time.perf_counter()
@@ -395,7 +409,14 @@ def run_scale(sizes: list[int]) -> None:
 
 
 def _overrides(pairs: list[str]) -> dict:
-    return {k: json.loads(v) for k, v in (x.split("=", 1) for x in pairs)}
+    """KEY=VALUE pairs -> a dict; VALUE is JSON (112, false, null) or else a plain string."""
+    out = {}
+    for k, v in (x.split("=", 1) for x in pairs):
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
 
 
 def main() -> None:
@@ -405,7 +426,7 @@ def main() -> None:
     a.add_argument("--families", type=int, default=300)
     a.add_argument("--seed", type=int, nargs="+", default=[0], help="generator seeds, one run each")
     a.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="dedup config overrides, e.g. verify_threshold=0.75 verify_jaccard=false")
+                   help="dedup config overrides, e.g. verify_threshold=0.75 verify=estimate num_perm=112")
     s = sub.add_parser("speed")
     s.add_argument("--mb", type=float, default=4.0)
     s.add_argument("--repeats", type=int, default=3)

@@ -103,9 +103,12 @@ class Verified:
     unlinked: int  # members left without a leader after the last round
 
 
-def verify(bk: Buckets, signature_of: Callable[[np.ndarray], np.ndarray], min_jaccard: float,
-           max_rounds: int) -> Verified:
-    """Keep the bucket edges whose estimated Jaccard reaches `min_jaccard`.
+Similar = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""similar(leads, docs) -> bool array: is docs[i] a near duplicate of leads[i]?"""
+
+
+def verify(bk: Buckets, similar: Similar, max_rounds: int) -> Verified:
+    """Keep the bucket edges that `similar` accepts (estimated or exact Jaccard at a threshold).
 
     Round 1 compares every member with its bucket's first member. Members it rejects form the
     rest of the bucket; its first member leads round 2, and so on: the greedy "join the first
@@ -126,10 +129,7 @@ def verify(bk: Buckets, signature_of: Callable[[np.ndarray], np.ndarray], min_ja
             break
         docs = bk.members[pending]
         leads = leader[bucket_of[pending]]
-        ok = np.empty(len(pending), dtype=bool)
-        for c in range(0, len(pending), COMPARE_CHUNK):
-            sl = slice(c, c + COMPARE_CHUNK)
-            ok[sl] = estimated_jaccard(signature_of(leads[sl]), signature_of(docs[sl])) >= min_jaccard
+        ok = np.asarray(similar(leads, docs), dtype=bool)
         compared += len(pending)
         rejected += int((~ok).sum())
         out_a.append(leads[ok])
@@ -157,6 +157,18 @@ class SignatureLookup:
 
     def __call__(self, docs: np.ndarray) -> np.ndarray:
         return self.sig[np.searchsorted(self.docs, docs)]
+
+    def at_least(self, min_jaccard: float) -> Similar:
+        """A `similar` for `verify`: estimated Jaccard of the two signatures >= `min_jaccard`."""
+
+        def similar(leads: np.ndarray, docs: np.ndarray) -> np.ndarray:
+            ok = np.empty(len(leads), dtype=bool)
+            for c in range(0, len(leads), COMPARE_CHUNK):  # bounds the gathered signature rows
+                sl = slice(c, c + COMPARE_CHUNK)
+                ok[sl] = estimated_jaccard(self(leads[sl]), self(docs[sl])) >= min_jaccard
+            return ok
+
+        return similar
 
 
 def signature_width(num_perm: int, scheme: str) -> int:

@@ -4,7 +4,13 @@ Phases (see corpus/stage.py for the contract):
   signatures  one task per clean part: shingle hashes -> MinHash signature -> band keys, exact
               key, `chars` and `words`, written to `dedup/signatures/<source>/part-NNNNN.parquet`.
   bands       one task for the exact keys and one per group of `bands_per_task` bands: sort each
-              band's keys, bucket, (verify), write the pairs to `dedup/pairs/<task>.parquet`.
+              band's keys and bucket them. `verify: estimate | none`: verify on the signatures
+              (or not) and write the pairs to `dedup/pairs/<task>.parquet`; `verify: exact`:
+              write the candidate buckets to `dedup/buckets/<task>.parquet`.
+  shingles    (`verify: exact`) one task per clean part: the shingle sets of its candidate docs,
+              re-read from clean/, to `dedup/shingles/<source>/part-NNNNN.parquet` (exact.py).
+  verify      (`verify: exact`) tasks of consecutive buckets: exact-Jaccard leader rounds ->
+              `dedup/pairs/verify-<bucket file>-NNNNN.parquet`.
   clusters    one task: connected components over all pairs -> `dedup/clusters.parquet`.
 Documents are numbered in (source, part, row) order; only the clusters table holds ids.
 """
@@ -20,11 +26,30 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus.dedup.clusters import clustered, cluster_table, components, source_stats
-from corpus.dedup.lsh import SignatureLookup, band_keys, buckets, verify
+from corpus.dedup.clusters import cluster_table, clustered, components, source_stats
+from corpus.dedup.exact import (
+    BUCKETS,
+    SHINGLES,
+    ShingleStore,
+    bucket_files,
+    candidate_docs,
+    candidate_texts,
+    distinct_buckets,
+    read_buckets,
+    shingle_table,
+    split_buckets,
+    write_buckets,
+    write_shingles,
+)
+from corpus.dedup.lsh import Buckets, SignatureLookup, band_keys, buckets, verify
 from corpus.dedup.minhash import signatures, value_dtype
 from corpus.dedup.shingles import shingle_batch
-from corpus.dedup.store import SIGNATURES, SignatureParts, band_column, fixed_binary_to_numpy
+from corpus.dedup.store import (
+    SIGNATURES,
+    SignatureParts,
+    band_column,
+    fixed_binary_to_numpy,
+)
 from corpus.parts import iter_batches, list_parts, write_table
 from corpus.stage import Phase, StageContext, StageSpec
 
@@ -137,24 +162,32 @@ def plan_bands(ctx: StageContext) -> list[dict]:
     return tasks
 
 
-def band_pairs(parts: SignatureParts, band_list: list[int], cfg) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Candidate pairs of some bands (verified if configured), deduplicated, with counts."""
+def band_buckets(parts: SignatureParts, band_list: list[int]) -> tuple[list[Buckets], dict]:
+    """The candidate buckets of some bands (non-empty docs sharing a band key), with counts."""
     docs = np.flatnonzero(parts.read_column("words", np.int32) > 0).astype(np.int32)
     found = []
     for k in band_list:
         keys = parts.read_column(band_column(k), np.uint64)[docs]
         found.append(buckets(keys, docs=docs))
         del keys
-    counts = {"candidate_pairs": int(sum(len(bk.members) - bk.n_buckets for bk in found))}
-    if cfg.verify_jaccard and found:
+    return found, {"candidate_pairs": int(sum(len(bk.members) - bk.n_buckets for bk in found))}
+
+
+def band_pairs(parts: SignatureParts, band_list: list[int], cfg) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Candidate pairs of some bands, verified on the signatures if `cfg.verify` is `estimate`
+    (every bucket's star edges if `none`), deduplicated, with counts."""
+    if cfg.verify == "exact":
+        raise ValueError("band_pairs: `dedup.verify: exact` verifies buckets in the verify phase")
+    found, counts = band_buckets(parts, band_list)
+    if cfg.verify == "estimate" and found:
         needed = np.unique(np.concatenate([bk.members for bk in found]))
         width = cfg.num_perm
         sig = fixed_binary_to_numpy(parts.read_rows(needed, "sig"), value_dtype(cfg.scheme), width)
-        lookup = SignatureLookup(needed, sig)
+        similar = SignatureLookup(needed, sig).at_least(cfg.min_verified_jaccard())
         a_parts, b_parts = [], []
         compared = rejected = unlinked = 0
         for bk in found:
-            v = verify(bk, lookup, cfg.min_verified_jaccard(), cfg.verify_max_rounds)
+            v = verify(bk, similar, cfg.verify_max_rounds)
             a_parts.append(v.a)
             b_parts.append(v.b)
             compared += v.compared
@@ -165,7 +198,7 @@ def band_pairs(parts: SignatureParts, band_list: list[int], cfg) -> tuple[np.nda
         edges = [bk.star_edges() for bk in found]
         a_parts, b_parts = [e[0] for e in edges], [e[1] for e in edges]
     a, b = unique_pairs(a_parts, b_parts)
-    counts["verified_pairs" if cfg.verify_jaccard else "pairs"] = len(a)
+    counts["verified_pairs" if cfg.verify == "estimate" else "pairs"] = len(a)
     return a, b, counts
 
 
@@ -196,10 +229,61 @@ def run_bands(ctx: StageContext, task: dict) -> dict:
     parts = SignatureParts.open(ctx.dir)
     if task["kind"] == "exact":
         a, b, counts = exact_pairs(parts)
+    elif ctx.cfg.dedup.verify == "exact":
+        found, counts = band_buckets(parts, task["bands"])
+        bk = distinct_buckets(found)
+        write_buckets(ctx.dir / BUCKETS / f"{task['id']}.parquet", bk)
+        counts["candidate_buckets"] = bk.n_buckets
+        return counts
     else:
         a, b, counts = band_pairs(parts, task["bands"], ctx.cfg.dedup)
     write_pairs(ctx.dir / PAIRS / f"{task['id']}.parquet", a, b)
     return counts
+
+
+# --------------------------------------------------------------------------- exact verification
+
+
+def plan_shingles(ctx: StageContext) -> list[dict]:
+    return plan_signatures(ctx) if ctx.cfg.dedup.verify == "exact" else []
+
+
+def run_shingles(ctx: StageContext, task: dict) -> dict:
+    cfg = ctx.cfg.dedup
+    parts = SignatureParts.open(ctx.dir)
+    k = [p.relative_to(ctx.dir / SIGNATURES).as_posix() for p in parts.paths].index(task["part"])
+    lo, hi = int(parts.offsets[k]), int(parts.offsets[k + 1])
+    docs = candidate_docs(ctx.dir, lo, hi)
+    src = ctx.upstream_dir("clean") / task["part"]
+    texts = candidate_texts(src, (docs - lo).astype(np.int64), cfg.batch_chars)
+    table = shingle_table(docs, _progress(texts, None, task["id"]), cfg)
+    write_shingles(ctx.dir / SHINGLES / task["part"], table)
+    return {"source": task["source"], "shingled_docs": table.num_rows,
+            "shingled_hashes": int(table.column("count").to_numpy().sum()) if table.num_rows else 0}
+
+
+def plan_verify(ctx: StageContext) -> list[dict]:
+    cfg = ctx.cfg.dedup
+    if cfg.verify != "exact":
+        return []
+    docs, counts = ShingleStore(ctx.dir).counts()
+    tasks = []
+    for f in bucket_files(ctx.dir):
+        for n, (lo, hi) in enumerate(split_buckets(read_buckets(f), docs, counts,
+                                                   cfg.verify_shingles_per_task)):
+            tasks.append({"id": f"verify-{f.stem}-{n:05d}", "file": f.name, "buckets": [lo, hi]})
+    return tasks
+
+
+def run_verify(ctx: StageContext, task: dict) -> dict:
+    cfg = ctx.cfg.dedup
+    bk = read_buckets(ctx.dir / BUCKETS / task["file"], *task["buckets"])
+    sets = ShingleStore(ctx.dir).read(np.unique(bk.members))
+    v = verify(bk, sets.at_least(cfg.min_verified_jaccard()), cfg.verify_max_rounds)
+    a, b = unique_pairs([v.a], [v.b])
+    write_pairs(ctx.dir / PAIRS / f"{task['id']}.parquet", a, b)
+    return {"compared_pairs": v.compared, "rejected_pairs": v.rejected,
+            "unlinked_docs": v.unlinked, "verified_pairs": len(a)}
 
 
 # --------------------------------------------------------------------------- clusters
@@ -269,10 +353,11 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
         "empty_docs": sum(r["empty_docs"] for r in sig_recs),
         "chars": sum(r["chars"] for r in sig_recs),
     }
-    for r in records["bands"]:
-        for k, v in r.items():
-            if isinstance(v, int) and k not in ("seconds",):
-                counts[k] = counts.get(k, 0) + v
+    for phase in ("bands", "shingles", "verify"):
+        for r in records.get(phase, []):
+            for k, v in r.items():
+                if isinstance(v, int) and k not in ("seconds",):
+                    counts[k] = counts.get(k, 0) + v
     cl = records["clusters"][0]
     counts.update(cl["counts"])
     per_source: dict[str, dict] = {}
@@ -286,8 +371,8 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     return {
         "counts": counts,
         "lsh": {"num_perm": cfg.num_perm, "bands": bands, "rows": rows, "scheme": cfg.scheme,
-                "threshold": cfg.threshold, "verify_threshold": cfg.min_verified_jaccard()
-                if cfg.verify_jaccard else None},
+                "threshold": cfg.threshold, "verify": cfg.verify,
+                "verify_threshold": cfg.min_verified_jaccard() if cfg.verify != "none" else None},
         "per_source": per_source,
         "overlap": cl["overlap"],
     }
@@ -301,6 +386,8 @@ SPEC = StageSpec(
     phases=[
         Phase("signatures", plan_signatures, run_signatures),
         Phase("bands", plan_bands, run_bands),
+        Phase("shingles", plan_shingles, run_shingles),
+        Phase("verify", plan_verify, run_verify),
         Phase("clusters", plan_clusters, run_clusters),
     ],
     finish=finish,

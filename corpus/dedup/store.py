@@ -45,7 +45,7 @@ class SignatureParts:
     offsets: np.ndarray  # int64 (n_parts + 1,): part k holds docs offsets[k]:offsets[k+1]
 
     @classmethod
-    def open(cls, dedup_dir: Path) -> "SignatureParts":
+    def open(cls, dedup_dir: Path) -> SignatureParts:
         root = Path(dedup_dir) / SIGNATURES
         paths = list_parts(root)
         rows = [pq.ParquetFile(p).metadata.num_rows for p in paths]

@@ -72,13 +72,15 @@ def test_rerun_is_skipped_and_outputs_are_byte_identical_across_runners(tmp_path
     assert forced.manifest["counts"] == first.manifest["counts"]
 
 
-@pytest.mark.parametrize("verify", [True, False])
-def test_unverified_and_verified_agree_on_clear_cases(tmp_path, verify):
+@pytest.mark.parametrize("verify", ["exact", "estimate", "none"])
+def test_every_verify_mode_agrees_on_clear_cases(tmp_path, verify):
     corpus(tmp_path)
-    res = run_stage(SPEC, dedup_config(verify_jaccard=verify, bands_per_task=3), tmp_path,
+    res = run_stage(SPEC, dedup_config(verify=verify, bands_per_task=3), tmp_path,
                     log=lambda m: None)
     assert res.manifest["counts"]["docs_in_clusters"] == 5
-    assert ("verified_pairs" in res.manifest["counts"]) == verify
+    assert ("verified_pairs" in res.manifest["counts"]) == (verify != "none")
+    assert ("shingled_docs" in res.manifest["counts"]) == (verify == "exact")
+    assert (tmp_path / "dedup" / "shingles").exists() == (verify == "exact")
 
 
 def test_config_rejects_bands_beyond_num_perm():

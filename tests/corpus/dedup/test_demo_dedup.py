@@ -1,8 +1,10 @@
 """The planted duplicates of the demo data (data/demo/labels.jsonl) through the dedup library.
 
-Parses the demo mirror with the docs stage's readers (Speakleash and Wikipedia), runs signatures -> bands -> clusters without the clean stage, and checks every
-planted exact and near duplicate lands in its original's cluster, and that no two documents the
-labels call distinct (`similar_to`) share one. Runs only once data/demo has been built.
+Parses the demo mirror with the docs stage's readers (Speakleash and Wikipedia), writes the
+documents as they are (no cleaning) as a clean/ folder, runs the whole dedup stage (exact
+verification, the default) and checks every planted exact and near duplicate lands in its
+original's cluster, and that no two documents the labels call distinct (`similar_to`) share one.
+Runs only once data/demo has been built.
 """
 
 from __future__ import annotations
@@ -12,13 +14,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import dedup_config
+from conftest import dedup_config, make_clean
 
-from corpus.dedup.stage import build_clusters, exact_pairs, band_pairs, signature_table, write_pairs
-from corpus.dedup.store import SIGNATURES, SignatureParts
-from corpus.parts import part_name, write_table
+from corpus.dedup.stage import SPEC
 from corpus.sources import speakleash, wikipedia
 from corpus.sources.records import Doc
+from corpus.stage import run_stage
 
 DEMO = Path(__file__).resolve().parents[3] / "data" / "demo"
 LABELS = DEMO / "labels.jsonl"
@@ -42,20 +43,14 @@ def demo_docs() -> dict[str, str]:
 def test_demo_planted_duplicates_are_found(tmp_path):
     docs = demo_docs()
     labels = [json.loads(line) for line in LABELS.read_text("utf-8").splitlines() if line.strip()]
-    cfg = dedup_config().dedup
-    by_source: dict[str, list[str]] = {}
+    by_source: dict[str, list[tuple[str, str]]] = {}
     for i in sorted(docs):
-        by_source.setdefault(i.split("/")[0], []).append(i)
-    for source, ids in by_source.items():
-        table = signature_table(ids, [docs[i] for i in ids], cfg)
-        write_table(tmp_path / SIGNATURES / source / part_name(0), table)
-    parts = SignatureParts.open(tmp_path)
-    write_pairs(tmp_path / "pairs" / "exact.parquet", *exact_pairs(parts)[:2])
-    bands, _ = cfg.lsh_params()
-    write_pairs(tmp_path / "pairs" / "bands.parquet", *band_pairs(parts, list(range(bands)), cfg)[:2])
-    build_clusters(tmp_path)
+        by_source.setdefault(i.split("/")[0], []).append((i, docs[i]))
+    make_clean(tmp_path, {source: [rows] for source, rows in by_source.items()})
+    res = run_stage(SPEC, dedup_config(), tmp_path, log=lambda m: None)
+    assert res.manifest["lsh"]["verify"] == "exact" and res.manifest["counts"]["shingled_docs"] > 0
     cluster_of = {r["id"]: r["cluster_id"]
-                  for r in pq.read_table(tmp_path / "clusters.parquet").to_pylist()}
+                  for r in pq.read_table(tmp_path / "dedup" / "clusters.parquet").to_pylist()}
 
     def same(a: str, b: str) -> bool:
         return a in cluster_of and cluster_of.get(a) == cluster_of.get(b)

@@ -30,12 +30,12 @@ def test_verify_splits_a_bucket_into_leaders_and_drops_loners():
     sig = np.array([
         [1, 1, 1, 1], [2, 2, 2, 2], [1, 1, 1, 9], [2, 2, 2, 8], [7, 6, 5, 4]], dtype=np.uint32)
     bk = Buckets(np.arange(5, dtype=np.int32), np.array([0, 5]))
-    v = verify(bk, SignatureLookup(np.arange(5), sig), min_jaccard=0.75, max_rounds=8)
+    v = verify(bk, SignatureLookup(np.arange(5), sig).at_least(0.75), max_rounds=8)
     assert sorted(zip(v.a.tolist(), v.b.tolist())) == [(0, 2), (1, 3)]
     # round 1: 4 compared with doc 0 (1 accepted); round 2: 2 with doc 1 (1 accepted);
     # round 3: nothing left to compare (doc 4 leads alone).
     assert (v.compared, v.rejected, v.unlinked) == (6, 4, 0)
-    capped = verify(bk, SignatureLookup(np.arange(5), sig), min_jaccard=0.75, max_rounds=1)
+    capped = verify(bk, SignatureLookup(np.arange(5), sig).at_least(0.75), max_rounds=1)
     assert capped.unlinked == 2 and capped.a.tolist() == [0]
 
 

@@ -6,7 +6,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus.dedup.shingles import exact_key, normalize_words, shingle_batch, shingle_hash, shingles
+from corpus.dedup.shingles import (
+    exact_key,
+    normalize_words,
+    shingle_batch,
+    shingle_hash,
+    shingles,
+)
 
 
 def test_words_keep_diacritics_and_drop_punctuation():
