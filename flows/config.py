@@ -46,7 +46,7 @@ class PipelineConfig(Section):
     work_dir: str = "work/demo"
     """Where every stage writes (DESIGN.md, "Data on disk"); relative to the current directory."""
     seed: int = 1234
-    """The root seed; stages derive their own seeds from it."""
+    """The run's seed, used where a section leaves its own `seed` unset (e.g. `train.seed`)."""
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     docs: DocsConfig = Field(default_factory=DocsConfig)
