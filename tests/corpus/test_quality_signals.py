@@ -11,7 +11,13 @@ from langdetect import detector_factory
 from langdetect.lang_detect_exception import LangDetectException
 
 from corpus.langid import LanguageId, lang_sample
-from corpus.quality import SIGNALS, QualityConfig, SignalComputer, signals_table, speakleash_label
+from corpus.quality import (
+    SIGNALS,
+    QualityConfig,
+    SignalComputer,
+    signals_table,
+    speakleash_label,
+)
 from corpus.textstats import TOKEN_RE, text_stats, text_stats_batch
 
 TEXTS = {

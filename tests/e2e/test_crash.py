@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import KUZNIA, ROOT, data_files, e2e_config, kuznia, kuznia_env
+from e2e_support import KUZNIA, ROOT, data_files, e2e_config, kuznia, kuznia_env
 
 from corpus.stage import MANIFEST, STAGE_DIRS, TASKS
 

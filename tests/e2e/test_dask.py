@@ -4,7 +4,7 @@ processes on 127.0.0.1) write byte-identical outputs to the process runner's."""
 from __future__ import annotations
 
 import pytest
-from conftest import DATA_STAGES, data_files, e2e_config, kuznia, outputs
+from e2e_support import DATA_STAGES, data_files, e2e_config, kuznia, outputs
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, kuznia_env
+from e2e_support import ROOT, kuznia_env
 
 from corpus.stage import MANIFEST
 

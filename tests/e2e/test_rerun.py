@@ -4,7 +4,7 @@ never fetch, docs, clean, quality or dedup."""
 from __future__ import annotations
 
 import pytest
-from conftest import e2e_config, kuznia, manifest
+from e2e_support import e2e_config, kuznia, manifest
 
 from corpus.stage import MANIFEST, STAGE_DIRS
 

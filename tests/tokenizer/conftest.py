@@ -14,8 +14,9 @@ os.environ.setdefault("KUZNIA_PROGRESS", "0")
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
-from corpus.stage import run_stage  # noqa: E402
 from tokenizer_fixtures import make_config, write_corpus  # noqa: E402
+
+from corpus.stage import run_stage  # noqa: E402
 
 
 @pytest.fixture(scope="session")

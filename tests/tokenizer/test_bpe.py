@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from tokenizer_fixtures import RARE, VOCAB
 from tokenizers import Tokenizer, trainers
 
-from tokenizer_fixtures import RARE, VOCAB
 from tokenizer.bpe import (
     TokenizerError,
     assemble,

@@ -8,8 +8,8 @@ import unicodedata
 
 import numpy as np
 import pytest
-
 from tokenizer_fixtures import copy_stages, make_config
+
 from corpus.stage import read_json, run_stage
 from tokenizer.bpe import load_tokenizer
 from tokenizer.sample import unit_hash

@@ -5,12 +5,17 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from tokenizer_fixtures import SOURCES, copy_stages, make_config, write_corpus
+
 from corpus.parts import DOC_SCHEMA
 from corpus.stage import TaskError, read_json, run_stage, write_json_atomic
 from tokenizer.bpe import TOKENIZER_FILES, load_tokenizer
-from tokenizer.sample import iter_heldout_texts, iter_training_texts, plan_sample, unit_hash
+from tokenizer.sample import (
+    iter_heldout_texts,
+    iter_training_texts,
+    plan_sample,
+    unit_hash,
+)
 from tokenizer.train import SPEC
 
 

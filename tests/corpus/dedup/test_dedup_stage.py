@@ -6,7 +6,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import dedup_config, make_clean
+from dedup_fixtures import dedup_config, make_clean
 
 from corpus.dedup.stage import SPEC
 from corpus.stage import collect_outputs, run_stage

@@ -13,8 +13,7 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
-from conftest import dedup_config, make_clean
+from dedup_fixtures import dedup_config, make_clean
 
 from corpus.dedup.stage import SPEC
 from corpus.sources import speakleash, wikipedia
@@ -39,7 +38,6 @@ def demo_docs() -> dict[str, str]:
     return docs
 
 
-@pytest.mark.skipif(not LABELS.exists(), reason="data/demo not built yet (scripts/demo_data)")
 def test_demo_planted_duplicates_are_found(tmp_path):
     docs = demo_docs()
     labels = [json.loads(line) for line in LABELS.read_text("utf-8").splitlines() if line.strip()]

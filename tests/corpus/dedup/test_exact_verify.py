@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import dedup_config, make_clean
+from dedup_fixtures import dedup_config, make_clean
 
 from corpus.dedup.exact import ShingleSets, ShingleStore, shingle_table, split_buckets
 from corpus.dedup.lsh import Buckets

@@ -7,7 +7,6 @@ import json
 import threading
 from pathlib import Path
 
-import pytest
 from source_fixtures import MirrorServer, stage_config
 
 from corpus.sources import docs, fetch
@@ -30,8 +29,6 @@ def _where(entry: dict) -> tuple[str, int]:
     return dataset, int(line)
 
 
-@pytest.mark.skipif(not (DEMO / "speakleash" / "speakleash.json").exists(),
-                    reason="data/demo is not built yet (scripts/demo_data)")
 def test_demo_mirror_over_http_counts_every_planted_malformed_line(tmp_path):
     srv = MirrorServer(DEMO)
     threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
