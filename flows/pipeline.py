@@ -14,7 +14,12 @@ from typing import Any
 
 import flows.prefect_env  # noqa: F401  (must precede the Prefect import)
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from corpus.stage import StageResult, run_stage, run_task
@@ -29,10 +34,20 @@ def stage_task(spec_ref: str, phase: str, ctx: Any, task_spec: dict, label: str)
 
 
 def prefect_mapper(fn, argslist: list[tuple]) -> list[Any]:
-    """Submit each task to the running flow's task runner; failures come back as exceptions."""
+    """Submit each task to the running flow's task runner; failures come back as exceptions.
+
+    A progress artifact (`kuznia-<stage>-<phase>-progress`) follows the tasks as they finish.
+    """
+    from prefect.futures import as_completed
+
+    stage, phase = argslist[0][2].stage, argslist[0][1]
     futures = [
         stage_task.submit(*args, label=f"{args[2].stage}/{args[1]}/{args[3]['id']}") for args in argslist
     ]
+    progress = create_progress_artifact(0.0, key=f"kuznia-{stage}-{phase}-progress".replace("_", "-"),
+                                        description=f"{stage}: {phase} tasks finished (%)")
+    for n, _ in enumerate(as_completed(futures), start=1):
+        update_progress_artifact(progress, 100.0 * n / len(futures))
     out: list[Any] = []
     for fut in futures:
         try:
@@ -150,7 +165,15 @@ def stage_flow(stage: str, cfg: PipelineConfig, work_dir: str, force: bool = Fal
         mapper = prefect_mapper if stage in DATA_STAGES else inline_prefect_mapper
         result = run_stage(spec(stage), cfg, Path(work_dir), force=force, mapper=mapper, log=logger.info)
     publish_artifacts(result)
-    if stage == "corpus":
+    if stage in ("tokenizer", "tokens") and not result.skipped:
+        # The report shows fertility and real token counts once these stages have run.
+        from corpus.report import build_report
+
+        try:
+            build_report(Path(work_dir), cfg)
+        except Exception as e:  # noqa: BLE001 - a report problem must not fail a finished stage
+            logger.warning(f"report not rebuilt after {stage}: {e}")
+    if stage in ("corpus", "tokenizer", "tokens"):
         publish_report(Path(work_dir))
     return {"stage": stage, "skipped": result.skipped, "fingerprint": result.fingerprint}
 
