@@ -103,8 +103,10 @@ def read_json(path: Path) -> Any:
 
 
 def safe_name(name: str) -> str:
-    """Turn a task id into a file name (ids are ours; this only guards against separators)."""
-    return "".join(c if c.isalnum() or c in "-_.=" else "_" for c in name)
+    """Turn a task id into a file name; ids that needed changing get a hash of the original, so
+    `a/b` and `a_b` never share a marker."""
+    safe = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in name)
+    return safe if safe == name else f"{safe}-{xxhash.xxh3_64_hexdigest(name.encode())[:8]}"
 
 
 # --------------------------------------------------------------------------- specs

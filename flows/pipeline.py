@@ -33,6 +33,11 @@ def stage_task(spec_ref: str, phase: str, ctx: Any, task_spec: dict, label: str)
     return run_task(spec_ref, phase, ctx, task_spec)
 
 
+def _label(args: tuple) -> str:
+    """`stage/phase/task-id`: the task run's name in the UI."""
+    return f"{args[2].stage}/{args[1]}/{args[3]['id']}"
+
+
 def prefect_mapper(fn, argslist: list[tuple]) -> list[Any]:
     """Submit each task to the running flow's task runner; failures come back as exceptions.
 
@@ -41,9 +46,7 @@ def prefect_mapper(fn, argslist: list[tuple]) -> list[Any]:
     from prefect.futures import as_completed
 
     stage, phase = argslist[0][2].stage, argslist[0][1]
-    futures = [
-        stage_task.submit(*args, label=f"{args[2].stage}/{args[1]}/{args[3]['id']}") for args in argslist
-    ]
+    futures = [stage_task.submit(*args, label=_label(args)) for args in argslist]
     progress = create_progress_artifact(0.0, key=f"kuznia-{stage}-{phase}-progress".replace("_", "-"),
                                         description=f"{stage}: {phase} tasks finished (%)")
     for n, _ in enumerate(as_completed(futures), start=1):
@@ -63,7 +66,7 @@ def inline_prefect_mapper(fn, argslist: list[tuple]) -> list[Any]:
     out: list[Any] = []
     for args in argslist:
         try:
-            out.append(stage_task(*args, label=f"{args[2].stage}/{args[1]}/{args[3]['id']}"))
+            out.append(stage_task(*args, label=_label(args)))
         except Exception as e:  # noqa: BLE001
             out.append(e)
     return out
