@@ -61,7 +61,8 @@ def _paths(prefix: Path) -> tuple[Path, Path, Path]:
     )
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """`np.save` atomically (temp name, then rename)."""
     # np.save on a file object: given a name it would append ".npy" to our temp name.
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, array, allow_pickle=False)
@@ -131,8 +132,8 @@ def write_shard(
     header = ShardHeader(vocab_size=int(vocab_size), tokenizer_hash=str(tokenizer_hash),
                          n_tokens=int(toks.size), n_docs=int(offs.size - 1))
     tok_path, idx_path, json_path = _paths(prefix)
-    _save_npy(tok_path, toks)
-    _save_npy(idx_path, offs)
+    save_npy(tok_path, toks)
+    save_npy(idx_path, offs)
     # The header goes last: its presence marks the shard complete.
     with atomic_path(json_path) as tmp:
         tmp.write_text(json.dumps(asdict(header), indent=2, sort_keys=True) + "\n", "utf-8")

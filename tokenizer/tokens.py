@@ -32,11 +32,11 @@ import numpy as np
 import xxhash
 
 from corpus.parts import iter_batches, list_parts
-from corpus.stage import Phase, StageContext, StageError, StageSpec, atomic_path
+from corpus.stage import Phase, StageContext, StageError, StageSpec
 from tokenizer.bpe import load_tokenizer
 from tokenizer.fertility import encode_ids
 from tokenizer.sample import corpus_row_groups, unit_hash
-from tokenizer.shards import Shard, list_shards, open_shard, tokenizer_hash, write_shard
+from tokenizer.shards import Shard, list_shards, open_shard, save_npy, tokenizer_hash, write_shard
 from tokenizer.train import read_tokenizer_manifest
 
 SPLITS = ("train", "val")
@@ -181,11 +181,6 @@ def run_encode(ctx: StageContext, task: dict) -> dict:
     return {"source": task["source"], "counts": counts, "dropped_empty": dropped_empty}
 
 
-def _save(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, array, allow_pickle=False)
-
-
 def _write_split_work(ctx, task, split, tokens, keys, starts, lengths, mask) -> None:
     """One split's documents of an encode task, sorted by key, with bucket start indices."""
     idx = np.flatnonzero(mask)
@@ -200,9 +195,9 @@ def _write_split_work(ctx, task, split, tokens, keys, starts, lengths, mask) -> 
         out = np.zeros(0, np.uint16)
     ranges = np.concatenate([[0], np.searchsorted(table["key"], bucket_bounds(task["buckets"][split])),
                              [idx.size]]).astype(np.int64)
-    _save(_work_file(ctx, split, task["id"], "tokens"), out)
-    _save(_work_file(ctx, split, task["id"], "docs"), table)
-    _save(_work_file(ctx, split, task["id"], "ranges"), ranges)
+    save_npy(_work_file(ctx, split, task["id"], "tokens"), out)
+    save_npy(_work_file(ctx, split, task["id"], "docs"), table)
+    save_npy(_work_file(ctx, split, task["id"], "ranges"), ranges)
 
 
 # --------------------------------------------------------------------------- write

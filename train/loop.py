@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from corpus.stage import atomic_path
 from model.config import ModelArgs, ModelSection, count_parameters, flops_per_token, resolve_model_args
 from model.llama import Llama
 from train.checkpoint import (
@@ -138,7 +139,8 @@ def _rewrite_metrics(path: Path, keep_through_step: int) -> None:
         return
     lines = [ln for ln in path.read_text("utf-8").splitlines()
              if ln.strip() and json.loads(ln).get("step", 0) <= keep_through_step]
-    path.write_text("".join(ln + "\n" for ln in lines), "utf-8")
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(ln + "\n" for ln in lines), "utf-8")
 
 
 def _start_over(root: Path, log: Callable[[str], None]) -> None:
