@@ -1,0 +1,121 @@
+"""The numpy n-gram extraction (corpus/langid.py) against langdetect's own, n-gram for n-gram.
+
+langdetect's `Detector._extract_ngrams` is the reference: `LanguageId.ngram_rows_batch` must
+give the profile rows of exactly its n-grams, in its order, since the random trials pick them by
+position. Texts stay under langdetect's 10,000-character limit so that its truncation is moot.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from langdetect import detector_factory
+from langdetect.utils.ngram import NGram
+
+from corpus.langid import LanguageId, lang_sample
+
+DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "speakleash"
+
+EDGE_TEXTS = [
+    "", "   ", "a", "Ab. cD ef!", "ŁÓDŹ łódź DOM dom XyZ AbC", "12345 67890 !!! ???",
+    "Привет, мир! ABC Def ĄĘ 123 東京 ひらがな カタカナ 한국어",
+    "http://x.pl/a ala@b.pl ma kota", "ТЕСТ тест ΑΒΓ αβγ", "Tiếng Việt có dấu",
+    "\U0001d400\U0001d401c \U0001d400b", "x" * 5 + " " + "ZAŻÓŁĆ GĘŚLĄ JAŹŃ" + "—" * 3,
+    "東京 abc", "ab\ud800cd",  # a lone surrogate must not break the UTF-32 encoding
+    "aааế",  # langdetect counts ế (U+1EBF) as non-Latin, so the "a" goes
+]
+
+
+@pytest.fixture(scope="module")
+def lid():
+    return LanguageId(seed=0)
+
+
+def langdetect_rows(lid: LanguageId, text: str) -> list[int]:
+    """Rows of the n-grams langdetect itself extracts from `text`, in its order."""
+    detector_factory.init_factory()
+    detector = detector_factory._factory.create()
+    detector.append(text)
+    detector.cleaning_text()  # as Detector._detect_block does before extracting
+    return [lid._index[g] for g in detector._extract_ngrams()]
+
+
+def demo_samples(limit: int) -> list[str]:
+    """The first `limit` texts of each bundled demo file, as the quality stage samples them."""
+    out = []
+    for path in sorted(DEMO.glob("*.jsonl.zst")):
+        raw = zstandard.ZstdDecompressor().stream_reader(path.open("rb")).read()
+        lines = []
+        for line in raw.split(b"\n")[:limit]:
+            try:  # the demo holds a few malformed lines on purpose
+                lines.append(json.loads(line))
+            except ValueError:
+                continue
+        out += [lang_sample(o["text"], 2000) for o in lines if isinstance(o, dict) and isinstance(o.get("text"), str)]
+    return out
+
+
+def test_demo_texts_match_langdetect(lid):
+    samples = demo_samples(40)
+    assert len(samples) >= 100
+    ours = lid.ngram_rows_batch(samples)
+    for text, rows in zip(samples, ours):
+        assert rows.tolist() == langdetect_rows(lid, text)
+
+
+def test_edge_texts_match_langdetect_alone_and_batched(lid):
+    batched = lid.ngram_rows_batch(EDGE_TEXTS)
+    for text, rows in zip(EDGE_TEXTS, batched):
+        expected = langdetect_rows(lid, text)
+        assert rows.tolist() == expected, text
+        assert lid.ngram_rows(text) == expected, text
+    assert batched[0].tolist() == [] and batched[2].tolist() != []
+
+
+def test_guess_equals_langdetect_probabilities(lid):
+    detector_factory.init_factory()
+    text = "Wczoraj w Krakowie padał deszcz, a DZIŚ świeci słońce nad Wisłą."
+    detector = detector_factory._factory.create()
+    detector.seed = 0
+    detector.append(text)
+    expected = {p.lang: p.prob for p in detector.get_probabilities()}
+    guess = lid.guess(text)
+    assert guess.top == "pl"
+    assert guess.pl_prob == pytest.approx(expected["pl"], abs=1e-12)
+
+
+def test_normalize_changes_no_character_outside_the_bmp():
+    # _normalised_bmp relies on this; a stride through the planes (the full scan takes ~1 s).
+    changed = [c for c in range(0x10000, 0x110000, 7) if NGram.normalize(chr(c)) != chr(c)]
+    assert changed == []
+
+
+ALPHABET = st.sampled_from(
+    list("aąbcćeęlłnńoóśzźżAĄCĆEĘŁŃÓŚŹŻxyzXYZ") + list("абвгдАБВГДёЁ") + list("東京日本語ひらカタ한국")
+    + list("0123456789") + list(" .,;:!?-—\"'()\n\t") + ["ế", "ệ", "\u0301", "\u0300", "ă", "ș", "ț"]
+)
+WORDS = st.lists(ALPHABET, max_size=12).map("".join)
+TEXT = st.lists(st.one_of(WORDS, st.sampled_from(["http://a.pl/x", "jan@b.pl", "ABC", "Łódź"])),
+                max_size=25).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(TEXT, min_size=1, max_size=6))
+def test_generated_texts_match_langdetect(lid, texts):
+    for text, rows in zip(texts, lid.ngram_rows_batch(texts)):
+        assert rows.tolist() == langdetect_rows(lid, text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(TEXT, min_size=1, max_size=4))
+def test_batch_probabilities_equal_single(lid, texts):
+    batched = lid.probabilities_batch(texts)
+    for text, probs in zip(texts, batched):
+        single = lid.probabilities_batch([text])[0]
+        assert np.array_equal(probs, single, equal_nan=True)
