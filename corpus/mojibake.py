@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import re
 from functools import cache, lru_cache
+from itertools import chain
 
 import ftfy
 
-from corpus.polish import NOT_PLAIN_RE, PLAIN_CHARS
+from corpus.polish import PLAIN_CHARS
 
 # The code pages ftfy tries (ftfy.chardata.CHARMAP_ENCODINGS, the sloppy ones by their base).
 _FTFY_CODECS = ("latin-1", "cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1257", "iso-8859-2",
@@ -188,6 +189,32 @@ def _letter_in_context(letter: str, text: str, start: int, length: int) -> str:
     return letter
 
 
+@lru_cache(maxsize=1)
+def _suspicious_re() -> re.Pattern:
+    """A character some code page of `CODECS` maps to a byte 0x80..0xFF that is not a plain
+    Polish character, or U+FFFD: what every run that converts holds."""
+    chars = {c for codec in CODECS for c in _high_chars(codec)} - set(PLAIN_CHARS)
+    return re.compile("[" + re.escape("".join(sorted(chars))) + "\ufffd]")
+
+
+def _suspicious_line_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the lines (split on "\n") holding a suspicious character, adjacent
+    lines merged."""
+    spans: list[tuple[int, int]] = []
+    pattern = _suspicious_re()
+    m = pattern.search(text)
+    while m is not None:
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        if spans and spans[-1][1] + 1 >= start:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+        m = pattern.search(text, end + 1) if end < len(text) else None
+    return spans
+
+
 def repair_utf8_spans(text: str, max_rounds: int = 3) -> tuple[str, int]:
     """Undo UTF-8 read as a single-byte code page, run by run; returns (text, sequences fixed).
 
@@ -201,10 +228,16 @@ def repair_utf8_spans(text: str, max_rounds: int = 3) -> tuple[str, int]:
     first_choice = None  # the code page that explained the outermost layer
     preference = list(CODECS)
     for _ in range(max_rounds):
+        # Only lines with a suspicious character can hold a run that converts (a run of plain
+        # characters never does: tests/corpus/test_mojibake.py checks every plain sequence),
+        # and no run crosses a line break; so the code pages' scans visit those lines only.
+        spans = _suspicious_line_spans(text)
+        if not spans:
+            break
         per_codec = {}
         for codec in CODECS:
             runs = {}
-            for m in _run_re(codec).finditer(text):
+            for m in chain.from_iterable(_run_re(codec).finditer(text, s, e) for s, e in spans):
                 start, end = m.span()
                 new, fixed = _convert_run(m.group(), codec, text[start - 1 : start], text[end : end + 1])
                 if fixed and _INTERMEDIATE_RE.search(new):
@@ -265,7 +298,7 @@ def repair_codepage_swap(text: str) -> tuple[str, int]:
     or three telltales of two kinds) qualifies, so French "être" or Spanish "¿Qué?" are left
     alone. Returns (text, letters fixed).
     """
-    if any(c in SWAPPED_LETTERS for c in text):
+    if _SWAPPED_RE.search(text):  # a C-speed scan (a generator over characters took ~25 ms/MB)
         return text, 0
     best = (0, text)
     for read_as, written_as, telltales in _SWAPS:
@@ -290,10 +323,16 @@ def repair_codepage_swap(text: str) -> tuple[str, int]:
 
 
 @lru_cache(maxsize=1)
-def _utf8_shape_re() -> re.Pattern:
-    """Plain characters that spell a UTF-8 sequence in a code page ftfy tries: "Ć°" is C6 B0
-    in cp1250, which ftfy reads as "ư". Rare in Polish ("ÓŁ" in capitals); such a line goes
-    through ftfy like one with a character outside the plain set."""
+def _ftfy_gate_re() -> re.Pattern:
+    """A character outside the plain set, or plain characters that spell a UTF-8 sequence in a
+    code page ftfy tries: "Ć°" is C6 B0 in cp1250, which ftfy reads as "ư". The second kind is
+    rare in Polish ("ÓŁ" in capitals); such a line goes through ftfy like one with a character
+    outside the plain set.
+
+    One pattern that starts with one class (every character but the plain ones that cannot
+    start a sequence), what it found checked behind it: the regex engine skips ahead in C, and
+    a text is scanned once (a search per kind, and an alternation of classes, were ~3x slower).
+    """
     leads = {2: set(), 3: set(), 4: set()}
     conts = set()
     for ch in PLAIN_CHARS:
@@ -309,16 +348,18 @@ def _utf8_shape_re() -> re.Pattern:
             elif 0xC2 <= b <= 0xF4:
                 leads[2 if b <= 0xDF else 3 if b <= 0xEF else 4].add(ch)
 
-    def cls(chars: set[str]) -> str:
-        return "[" + re.escape("".join(sorted(chars))) + "]"
+    def cls(chars: set[str], negate: bool = False) -> str:
+        return "[" + "^" * negate + re.escape("".join(sorted(chars))) + "]"
 
     c = cls(conts)
-    return re.compile(f"{cls(leads[2])}{c}|{cls(leads[3])}{c}{{2}}|{cls(leads[4])}{c}{{3}}")
+    start = cls(set(PLAIN_CHARS) - leads[2] - leads[3] - leads[4], negate=True)
+    return re.compile(f"{start}(?:(?<={cls(set(PLAIN_CHARS), negate=True)})|(?<={cls(leads[2])}){c}"
+                      f"|(?<={cls(leads[3])}){c}{{2}}|(?<={cls(leads[4])}){c}{{3}})")
 
 
 def needs_ftfy(line: str) -> bool:
     """False only for a line ftfy provably returns unchanged (tested as a property)."""
-    return NOT_PLAIN_RE.search(line) is not None or _utf8_shape_re().search(line) is not None
+    return _ftfy_gate_re().search(line) is not None
 
 
 def _line_starts(text: str, pattern: re.Pattern) -> set[int]:
@@ -344,7 +385,7 @@ def _ftfy_where_needed(text: str) -> str:
     # Find the lines to fix from the gate's matches in the whole text, not by testing every
     # line: one search per such line (after a hit, the search resumes at the next line; a
     # Cyrillic line has a hit at every character).
-    starts = _line_starts(text, NOT_PLAIN_RE) | _line_starts(text, _utf8_shape_re())
+    starts = _line_starts(text, _ftfy_gate_re())
     if not starts:
         return text
     pieces, pos = [], 0

@@ -7,8 +7,6 @@ in tests/corpus/test_mojibake.py), so ftfy, the slowest step of cleaning, is ski
 
 from __future__ import annotations
 
-import re
-
 POLISH_LOWER = "ąćęłńóśźż"
 POLISH_UPPER = "ĄĆĘŁŃÓŚŹŻ"
 POLISH_LETTERS = POLISH_LOWER + POLISH_UPPER
@@ -19,9 +17,6 @@ POLISH_PUNCTUATION = "„”“‚’‘«»–—…•·°§©®™€"
 
 # Printable ASCII, tab, line breaks, Polish letters, typographic punctuation, the no-break space.
 PLAIN_CHARS = "\t\n\r" + "".join(chr(c) for c in range(0x20, 0x7F)) + POLISH_LETTERS + POLISH_PUNCTUATION + "\u00a0"
-
-# One character outside the plain set; `search` on it is the ftfy gate (a C-speed scan).
-NOT_PLAIN_RE = re.compile("[^" + re.escape(PLAIN_CHARS) + "]")
 
 # FineWeb-2's Polish stop words (configs/pol_Latn.yml of huggingface/fineweb-2): the words whose
 # presence tells running Polish prose from lists, tables and keyword spam.

@@ -59,6 +59,8 @@ def test_whitespace():
     assert out == "Ala ma kota\n\nDrugi akapit."
     assert hits == 1
     assert rule_whitespace("Już czyste.\n\nTak.", CFG) == ("Już czyste.\n\nTak.", 0)
+    # A run that mixes kinds of space is one run, whatever comes first.
+    assert rule_whitespace("a \tb\t c \u00a0 d\u3000e", CFG) == ("a b c d e", 1)
 
 
 def test_symbol_lines():

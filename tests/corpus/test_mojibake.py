@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import product
+
 import ftfy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corpus import mojibake
 from corpus.mojibake import (
     FTFY_CONFIG,
     fix_mojibake,
@@ -133,3 +136,36 @@ def test_gate_catches_a_plain_pair_ftfy_would_change():
 def test_our_repair_never_changes_genuine_polish(text):
     assert repair_utf8_spans(text) == (text, 0)
     assert repair_codepage_swap(text) == (text, 0)
+
+
+@pytest.mark.parametrize("codec", ["cp1250", "cp1252", "iso-8859-2", "latin-1"])
+def test_no_run_of_plain_characters_converts(codec):
+    # `repair_utf8_spans` scans only lines with a character outside the plain set; that is
+    # exact because no sequence of plain characters decodes to a character it keeps: every
+    # lead of the code page among them, with every continuation among them.
+    table = mojibake._high_chars(codec)
+    plain = [c for c in table if c in PLAIN_CHARS]
+    converted = []
+    for lead in plain:
+        size = mojibake._utf8_length(table[lead])
+        for rest in product(plain, repeat=max(size - 1, 0)) if size else ():
+            new, fixed = mojibake._convert_run(lead + "".join(rest), codec)
+            if fixed:
+                converted.append(new)
+    # cp1250's "Ć’" is UTF-8 for "ƒ", an inner layer of double mojibake: kept only when the
+    # layers below resolve, which they cannot without another suspicious character.
+    for new in converted:
+        assert mojibake._INTERMEDIATE_RE.search(new)
+        inner, _ = repair_utf8_spans(new)
+        assert mojibake._INTERMEDIATE_RE.search(inner)
+    assert len(converted) == (3 if codec == "cp1250" else 0)
+
+
+def test_span_repair_reads_only_suspicious_lines_and_keeps_offsets():
+    garbled = sloppy("Przeglądaj ikonę", "cp1250")
+    text = "Część pierwsza.\n\n" + garbled + "\nDruga część: ęś ćż.\n" + garbled
+    fixed, n = repair_utf8_spans(text)
+    assert fixed == "Część pierwsza.\n\nPrzeglądaj ikonę\nDruga część: ęś ćż.\nPrzeglądaj ikonę"
+    assert n == 4
+    assert mojibake._suspicious_line_spans(text) == [
+        (17, 17 + len(garbled)), (len(text) - len(garbled), len(text))]
