@@ -1,11 +1,23 @@
-"""Gopher and FineWeb text statistics of one document, computed in one pass each, at C speed.
+"""Gopher and FineWeb text statistics of a batch of documents, in numba kernels.
 
 The statistics are those of datatrove's GopherRepetitionFilter, GopherQualityFilter and
 FineWebQualityFilter, the filters FineWeb-2 tuned per language, so that FineWeb-2's Polish
 thresholds mean here what they meant there. datatrove computes them with Python loops over
-words and n-grams, several passes per filter; here the words come from one regex `findall`,
-every token gets an integer hash (`map(hash, ...)`, C speed), n-grams are rolling hashes in
-numpy, and only n-grams that occur more than once ever reach Python code.
+words and n-grams, several passes per filter; here `corpus.textstats_kernels` counts
+everything in one pass over each text's code points and one over its tokens, and this module
+turns the counts into ratios (each one division of two integers, as plain Python would).
+
+Definitions (what the kernels count):
+- Tokens: matches of `TOKEN_RE`; words: tokens with `str.isalnum()`; `alpha_words_frac`
+  counts words that are not `str.isdigit()`, over all tokens (datatrove's denominator).
+- Lines: `str.splitlines()`; a blank line is whitespace only (`str.strip()`). Bullet and
+  ellipsis lines are over all lines, the rest over non-blank lines; duplicate lines compare
+  the lines as they are (not stripped).
+- Paragraphs: `text.strip()` split at runs of two or more "\\n".
+- Top n-gram (n in `TOP_NGRAMS`): the most frequent n-gram, the earliest of equals, times its
+  characters with its tokens joined by single spaces, over the text's characters; without
+  repeats, the first n-gram once. Duplicate n-grams (n in `DUP_NGRAMS`): datatrove's
+  find_all_duplicate walk (a repeat adds its tokens' characters and jumps n tokens ahead).
 
 Where we differ from datatrove (each a deliberate choice, all in the `_v1` names):
 - Tokens: runs of letters and digits, and single other characters, which is what spaCy's
@@ -17,142 +29,113 @@ Where we differ from datatrove (each a deliberate choice, all in the `_v1` names
   is one break, as in the trafilatura output FineWeb-2 tuned its threshold on.
 - Bullet lines also start with "–" or "*", Polish lists' usual marks.
 - A line "ends in punctuation" also when a closing quote or bracket follows the mark: `koniec.”`
+
+The plain-Python implementation these kernels replaced is kept as the test reference
+(`tests/corpus/textstats_reference.py`); tests demand equal dicts, float bits included.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
-from itertools import chain, pairwise
+from itertools import accumulate
 
 import numpy as np
 
+from corpus import textstats_kernels as K
 from corpus.polish import CLOSING_MARKS, TERMINAL_PUNCTUATION
 
 # Tokens: runs of letters and digits, and every other non-space character on its own. (Python's
-# `\w` is "alphanumeric or _", so `[^\W_]` is exactly `str.isalnum`: a token is a word iff
-# `token.isalnum()`, which `map` evaluates at C speed.)
-TOKEN_RE = re.compile(r"[^\W_]+|\S")
-_PARAGRAPH_SPLIT_RE = re.compile(r"\n{2,}")
-_LINE_BREAKS_RE = re.compile(r"\n+")
-_BULLETS = ("•", "-", "–", "*")
-_ELLIPSES = ("...", "…")
-_LINE_END = tuple(TERMINAL_PUNCTUATION)
+# `\w` is "alphanumeric or _", so `[^\W_]` is exactly `str.isalnum`.)
+_WORD_RUN = r"[^\W_]+"
+_OTHER_TOKEN = r"\S"
+TOKEN_RE = re.compile(f"{_WORD_RUN}|{_OTHER_TOKEN}")
+_BULLETS = "•-–*"  # a bullet line starts with one of these (after lstrip)
+_LINE_END = TERMINAL_PUNCTUATION
 _LINE_END_STRIP = CLOSING_MARKS + " \t"
 SHORT_LINE_CHARS = 30  # FineWeb's short_line_length
 TOP_NGRAMS = (2, 3, 4)
 DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
-_PRIME = np.uint64(1099511628211)  # FNV's 64-bit prime: any odd multiplier mixes well here
-_SALT = np.uint64(0x9E3779B97F4A7C15)  # keeps texts of one batch apart (golden-ratio constant)
+_N_CODE_POINTS = 0x110000
+_MAX_N = max(*TOP_NGRAMS, *DUP_NGRAMS)
+_WANT_TOP = np.isin(np.arange(_MAX_N + 1), TOP_NGRAMS)
+_WANT_DUP = np.isin(np.arange(_MAX_N + 1), DUP_NGRAMS)
 
 
-def _duplicates(items: list[str]) -> tuple[int, int]:
-    """(duplicate elements, their characters): every occurrence after the first counts."""
-    unique = set(items)
-    if len(unique) == len(items):
-        return 0, 0
-    return len(items) - len(unique), sum(map(len, items)) - sum(map(len, unique))
+@functools.cache
+def char_classes() -> np.ndarray:
+    """Class bits (`textstats_kernels.WORD_RUN` ...) of every code point, surrogates included,
+    asked of Python's own `re` and `str` so that the kernels tokenize and strip exactly as
+    `TOKEN_RE.findall`, `str.isalnum`, `str.strip` and `str.splitlines` do. Built once per
+    process (about half a second)."""
+    every = np.arange(_N_CODE_POINTS, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+    classes = np.zeros(_N_CODE_POINTS, dtype=np.uint16)
+    for pattern, bit in ((_WORD_RUN, K.WORD_RUN), (_OTHER_TOKEN + "+", K.NON_SPACE)):
+        for m in re.finditer(pattern, every):
+            classes[m.start() : m.end()] |= bit
+    for method, bit in ((str.isalnum, K.ALNUM), (str.isdigit, K.DIGIT), (str.isspace, K.SPACE)):
+        classes[np.fromiter(map(method, every), dtype=bool, count=_N_CODE_POINTS)] |= bit
+    # Each piece of splitlines(keepends=True) ends in its boundary, except perhaps the last.
+    # (No "\r\n" pair occurs in `every`; the kernel joins it.)
+    for piece in every.splitlines(keepends=True):
+        if piece.splitlines() != [piece]:
+            classes[ord(piece[-1])] |= K.LINE_BREAK
+    for chars, bit in ((_BULLETS, K.BULLET), (_LINE_END_STRIP, K.END_STRIP), (_LINE_END, K.TERMINAL)):
+        classes[[ord(c) for c in chars]] |= bit
+    return classes
 
 
-def _ngram_stats_batch(token_lists: list[list[str]], n_chars: list[int]) -> list[dict[str, float]]:
-    """Top 2-4-gram and duplicate 5-10-gram character fractions per text, datatrove's
-    definitions, for a batch of texts at once.
-
-    The texts' tokens are concatenated; an n-gram never spans two texts, and each token's hash
-    is salted with its text's number so that equal n-grams of different texts never meet. A
-    duplicated (n+1)-gram starts with a duplicated n-gram, so each n only hashes the positions
-    where the (n-1)-gram was duplicated; in prose that set shrinks fast. One sort per n serves
-    the whole batch (per text, the numpy calls' overhead would dominate short texts).
-    """
-    out = [{**{f"top_{n}gram_frac": 0.0 for n in TOP_NGRAMS},
-            **{f"dup_{n}gram_frac": 0.0 for n in DUP_NGRAMS}} for _ in token_lists]
-    sizes = np.array([len(t) for t in token_lists], dtype=np.int64)
-    total = int(sizes.sum())
-    if total < 2:
-        return out
-    tokens = list(chain.from_iterable(token_lists))
-    doc_of = np.repeat(np.arange(len(token_lists)), sizes)
-    doc_start = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    doc_end = doc_start + sizes
-    ids = np.fromiter(map(hash, tokens), dtype=np.int64, count=total).view(np.uint64)
-    ids = ids ^ (doc_of.astype(np.uint64) * _SALT)
-    lens = np.fromiter(map(len, tokens), dtype=np.int64, count=total)
-    cum_len = np.concatenate(([0], np.cumsum(lens)))
-    chars = np.array(n_chars, dtype=np.float64)
-    positions = np.flatnonzero(np.arange(total - 1) + 1 < doc_end[doc_of[:-1]])
-    hashes = ids[positions] * _PRIME + ids[positions + 1]
-    for n in range(2, max(DUP_NGRAMS) + 1):
-        if n > 2:
-            keep = positions + n - 1 < doc_end[doc_of[positions]]
-            positions, hashes = positions[keep], hashes[keep]
-            hashes = hashes * _PRIME + ids[positions + n - 1]
-        counts = _group_counts(hashes) if positions.size else positions
-        if n in TOP_NGRAMS:
-            _top_ngrams(out, n, positions, counts, doc_of, doc_start, sizes, cum_len, chars)
-        repeated = counts >= 2
-        positions, hashes = positions[repeated], hashes[repeated]
-        if n in DUP_NGRAMS and positions.size:
-            docs = doc_of[positions]
-            bounds = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1], [True])))
-            for s, e in pairwise(bounds):
-                d = int(docs[s])
-                out[d][f"dup_{n}gram_frac"] = _skip_walk(positions[s:e], hashes[s:e], cum_len, n) / chars[d]
-    return out
+def _code_points(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The texts' code points end to end (lone surrogates kept as themselves) and offsets."""
+    offsets = np.array([0, *accumulate(map(len, texts))], dtype=np.int64)
+    joined = "".join(texts).encode("utf-32-le", "surrogatepass")
+    return np.frombuffer(joined, dtype=np.uint32), offsets
 
 
-def _top_ngrams(out, n, positions, counts, doc_of, doc_start, sizes, cum_len, chars) -> None:
-    """datatrove's top n-gram: the most frequent n-gram (the earliest of equals) times its
-    length (tokens joined by spaces), over the text's length. Without repeats it is the first
-    n-gram, once."""
-    has = np.flatnonzero((sizes - n + 1 > 0) & (chars > 0))
-    start = doc_start[has]
-    top = np.ones(len(has))
-    if positions.size:
-        repeated = counts >= 2
-        pos, cnt = positions[repeated], counts[repeated]
-        if pos.size:
-            docs = doc_of[pos]
-            seg = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
-            best = np.maximum.reduceat(cnt, seg)
-            seg_of = np.repeat(np.arange(len(seg)), np.diff(np.append(seg, len(pos))))
-            earliest = np.minimum.reduceat(np.where(cnt == best[seg_of], pos, np.iinfo(np.int64).max), seg)
-            where = np.searchsorted(has, docs[seg])
-            start[where] = earliest
-            top[where] = best
-    frac = top * (cum_len[start + n] - cum_len[start] + n - 1) / chars[has]
-    for d, f in zip(has.tolist(), frac.tolist()):
-        out[d][f"top_{n}gram_frac"] = f
+@functools.lru_cache(maxsize=8)
+def _stopword_code_points(stopwords: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`_code_points` of the sorted stop words (one set per config: worth keeping)."""
+    return _code_points(sorted(stopwords))
 
 
-def _group_counts(hashes: np.ndarray) -> np.ndarray:
-    """Per element: how often its hash occurs (a sort, then group sizes scattered back)."""
-    order = np.argsort(hashes)
-    ordered = hashes[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    sizes = np.diff(np.append(starts, len(ordered)))
-    counts = np.empty(len(hashes), dtype=np.int64)
-    counts[order] = np.repeat(sizes, sizes)
-    return counts
+def _ngram_column(n: int, which: int) -> int:
+    """Column of n's top numerator (which=0) or duplicate characters (1) once the kernel's
+    n-gram counts are appended to its other counts."""
+    return K.N_COLUMNS + 2 * n + which
 
 
-def _skip_walk(positions: np.ndarray, hashes: np.ndarray, cum_len: np.ndarray, n: int) -> int:
-    """datatrove's find_all_duplicate over the positions whose n-gram occurs twice or more.
-
-    datatrove walks every position, remembers each n-gram it visits, and on a repeat counts
-    its characters and jumps n positions ahead (skipped n-grams are not remembered). An
-    n-gram that occurs once can never repeat, so visiting only the others is exact.
-    """
-    seen: set[int] = set()
-    repeated_chars = 0
-    next_free = 0
-    for p, h in zip(positions.tolist(), hashes.tolist()):
-        if p < next_free:
-            continue
-        if h in seen:
-            repeated_chars += cum_len[p + n] - cum_len[p]
-            next_free = p + n
-        else:
-            seen.add(h)
-    return int(repeated_chars)
+# Every statistic in output order: ints are a count column, ratios (numerator, denominator);
+# datatrove divides word ratios by all tokens, punctuation included.
+_STATS: dict[str, int | tuple[int, int]] = {
+    "words": K.WORDS,
+    "tokens": K.TOKENS,
+    "mean_word_len": (K.WORD_CHARS, K.WORDS),
+    "alpha_words_frac": (K.ALPHA_WORDS, K.TOKENS),
+    "hash_ratio": (K.HASHES, K.TOKENS),
+    "ellipsis_ratio": (K.ELLIPSES, K.TOKENS),
+    "bullet_lines_frac": (K.BULLET_LINES, K.ALL_LINES),
+    "ellipsis_lines_frac": (K.ELLIPSIS_LINES, K.ALL_LINES),
+    "stopwords": K.STOPWORDS,
+    "stopword_frac": (K.STOP_TOKENS, K.WORDS),
+    "dup_line_frac": (K.DUP_LINES, K.LINES),
+    "dup_line_char_frac": (K.DUP_LINE_CHARS, K.CHARS),
+    "dup_para_frac": (K.DUP_PARAS, K.PARAS),
+    "dup_para_char_frac": (K.DUP_PARA_CHARS, K.CHARS),
+    "line_punct_frac": (K.PUNCT_LINES, K.LINES),
+    "short_line_frac": (K.SHORT_LINES, K.LINES),
+    "char_dup_frac": (K.DUP_LINE_CHARS, K.NON_NEWLINE_CHARS),
+    "newline_ratio": (K.LINE_BREAKS, K.TOKENS),
+    **{f"top_{n}gram_frac": (_ngram_column(n, 0), K.CHARS) for n in TOP_NGRAMS},
+    **{f"dup_{n}gram_frac": (_ngram_column(n, 1), K.CHARS) for n in DUP_NGRAMS},
+}
+_INT_KEYS = [k for k, v in _STATS.items() if isinstance(v, int)]
+_RATIO_KEYS = [k for k, v in _STATS.items() if not isinstance(v, int)]
+_INT_COLUMNS = np.array([_STATS[k] for k in _INT_KEYS])
+_NUMERATORS = np.array([_STATS[k][0] for k in _RATIO_KEYS])
+_DENOMINATORS = np.array([_STATS[k][1] for k in _RATIO_KEYS])
+_KEYS = list(_STATS)
+_IN_KEY_ORDER = operator.itemgetter(*[(_INT_KEYS + _RATIO_KEYS).index(k) for k in _KEYS])
 
 
 def text_stats(text: str, stopwords: frozenset[str]) -> dict[str, float | int]:
@@ -165,70 +148,14 @@ def text_stats(text: str, stopwords: frozenset[str]) -> dict[str, float | int]:
 
 
 def text_stats_batch(texts: list[str], stopwords: frozenset[str]) -> list[dict[str, float | int]]:
-    """`text_stats` for many texts (the n-gram statistics of all of them computed together)."""
-    token_lists = [TOKEN_RE.findall(t) for t in texts]
-    out = [_line_and_word_stats(t, tokens, stopwords) for t, tokens in zip(texts, token_lists)]
-    for stats, ngrams in zip(out, _ngram_stats_batch(token_lists, [len(t) for t in texts])):
-        stats.update(ngrams)
-    return out
-
-
-def _line_and_word_stats(text: str, tokens: list[str], stopwords: frozenset[str]) -> dict[str, float | int]:
-    n_chars = len(text)
-    n_tokens = len(tokens)
-    n_words = sum(map(str.isalnum, tokens))
-    no_letter_words = sum(map(str.isdigit, tokens))
-    word_chars = sum(map(len, tokens)) - (n_tokens - n_words)  # other tokens are 1 character
-    stop_tokens = sum(map(stopwords.__contains__, tokens))
-
-    all_lines = text.splitlines()
-    n_all_lines = len(all_lines)
-    lines = [line for line in all_lines if line.strip()]
-    n_lines = len(lines)
-    bullets = ellipsis_ends = punct_ends = short = 0
-    for line in all_lines:
-        if line.lstrip().startswith(_BULLETS):
-            bullets += 1
-        if line.rstrip().endswith(_ELLIPSES):
-            ellipsis_ends += 1
-    for line in lines:
-        if line.rstrip(_LINE_END_STRIP).endswith(_LINE_END):
-            punct_ends += 1
-        if len(line) <= SHORT_LINE_CHARS:
-            short += 1
-    stripped = text.strip()
-    if "\n\n\n" in stripped:
-        paragraphs = _PARAGRAPH_SPLIT_RE.split(stripped)
-        line_breaks = len(_LINE_BREAKS_RE.findall(stripped))
-    else:  # the usual case after cleaning: no runs of more than two line breaks
-        paragraphs = stripped.split("\n\n")
-        line_breaks = stripped.count("\n") - stripped.count("\n\n")
-    dup_lines, dup_line_chars = _duplicates(lines)
-    dup_paras, dup_para_chars = _duplicates(paragraphs)
-    newlines = text.count("\n")
-
-    def ratio(a: float, b: float) -> float:
-        return a / b if b else 0.0
-
-    stats: dict[str, float | int] = {
-        "words": n_words,
-        "tokens": n_tokens,
-        "mean_word_len": ratio(word_chars, n_words),
-        # datatrove divides by all tokens, punctuation included.
-        "alpha_words_frac": ratio(n_words - no_letter_words, n_tokens),
-        "hash_ratio": ratio(text.count("#"), n_tokens),
-        "ellipsis_ratio": ratio(text.count("...") + text.count("…"), n_tokens),
-        "bullet_lines_frac": ratio(bullets, n_all_lines),
-        "ellipsis_lines_frac": ratio(ellipsis_ends, n_all_lines),
-        "stopwords": len(stopwords.intersection(tokens)),
-        "stopword_frac": ratio(stop_tokens, n_words),
-        "dup_line_frac": ratio(dup_lines, n_lines),
-        "dup_line_char_frac": ratio(dup_line_chars, n_chars),
-        "dup_para_frac": ratio(dup_paras, len(paragraphs)) if n_chars else 0.0,
-        "dup_para_char_frac": ratio(dup_para_chars, n_chars),
-        "line_punct_frac": ratio(punct_ends, n_lines),
-        "short_line_frac": ratio(short, n_lines),
-        "char_dup_frac": ratio(dup_line_chars, n_chars - newlines),
-        "newline_ratio": ratio(line_breaks, n_tokens),
-    }
-    return stats
+    """`text_stats` for many texts: one kernel call for the batch, each text counted alone."""
+    if not texts:
+        return []
+    cp, offsets = _code_points(texts)
+    sw_cp, sw_offsets = _stopword_code_points(frozenset(stopwords))
+    counts, ngrams = K.batch_counts(cp, offsets, char_classes(), SHORT_LINE_CHARS, sw_cp, sw_offsets,
+                                    _WANT_TOP, _WANT_DUP)
+    counts = np.concatenate([counts, ngrams.reshape(len(texts), -1)], axis=1)
+    ratios = K.ratios(counts, _NUMERATORS, _DENOMINATORS)
+    rows = map(list.__add__, counts[:, _INT_COLUMNS].tolist(), ratios.tolist())
+    return [dict(zip(_KEYS, _IN_KEY_ORDER(row))) for row in rows]

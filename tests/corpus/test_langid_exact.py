@@ -1,8 +1,8 @@
-"""The numpy n-gram extraction (corpus/langid.py) against langdetect's own, n-gram for n-gram.
+"""The compiled n-gram extraction (corpus/langid.py) against langdetect's own, n-gram for n-gram.
 
-langdetect's `Detector._extract_ngrams` is the reference: `LanguageId.ngram_rows_batch` must
-give the profile rows of exactly its n-grams, in its order, since the random trials pick them by
-position. Texts stay under langdetect's 10,000-character limit so that its truncation is moot.
+langdetect's `Detector.append` + `_extract_ngrams` are the reference: `LanguageId.ngram_rows_batch`
+must give the profile rows of exactly its n-grams, in its order, since the random trials pick
+them by position.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from langdetect import detector_factory
 from langdetect.utils.ngram import NGram
 
-from corpus.langid import LanguageId, lang_sample
+from corpus.langid import _MAIL_RE, LanguageId, _drop_mail, lang_sample
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "speakleash"
 
@@ -87,7 +87,16 @@ def test_guess_equals_langdetect_probabilities(lid):
     expected = {p.lang: p.prob for p in detector.get_probabilities()}
     guess = lid.guess(text)
     assert guess.top == "pl"
-    assert guess.pl_prob == pytest.approx(expected["pl"], abs=1e-12)
+    # To rounding: the sum runs in sorted language order (bit for bit in langdetect's own
+    # order: tests/corpus/test_langid_trials.py).
+    assert guess.pl_prob == pytest.approx(expected["pl"], rel=0, abs=1e-14)
+
+
+def test_text_over_langdetects_limit_is_cut_as_it_cuts(lid):
+    # Detector.append keeps the first 10,000 characters (after removing URLs and e-mails).
+    text = "http://a.pl/x " + "Ala ma kota. " * 769 + "ДАЛЬШЕ ТЕКСТ по-русски " * 40
+    assert len(text) > 10_000
+    assert lid.ngram_rows(text) == langdetect_rows(lid, text)
 
 
 def test_normalize_changes_no_character_outside_the_bmp():
@@ -119,3 +128,19 @@ def test_batch_probabilities_equal_single(lid, texts):
     for text, probs in zip(texts, batched):
         single = lid.probabilities_batch([text])[0]
         assert np.array_equal(probs, single, equal_nan=True)
+
+
+MAIL_TEXT = st.lists(st.sampled_from(["@", "@@", ".", "-", "_", " ", "a", "Z", "9", "ą", "x" * 70, "b" * 260, "\n"]),
+                     max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(MAIL_TEXT)
+def test_drop_mail_equals_the_regex_substitution(text):
+    assert _drop_mail(text) == _MAIL_RE.sub(" ", text)
+
+
+def test_drop_mail_examples():
+    assert _drop_mail("pisz: jan.kowalski@poczta.pl, ewa@x.y @ a@@b") == "pisz:  ,   @ a@@b"
+    assert _drop_mail("x" * 70 + "@b.pl") == "x" * 6 + " "  # at most 64 characters before "@"
+    assert _drop_mail("ab@c ab@cd") == "ab@c  "  # the part after "@" needs two characters

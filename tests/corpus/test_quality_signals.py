@@ -1,12 +1,8 @@
-"""Quality signals: langdetect equivalence, text statistics against plain reference code."""
+"""Quality signals: langdetect equivalence, the signal row (text statistics: test_textstats.py)."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from langdetect import detector_factory
 from langdetect.lang_detect_exception import LangDetectException
 
@@ -18,7 +14,6 @@ from corpus.quality import (
     signals_table,
     speakleash_label,
 )
-from corpus.textstats import TOKEN_RE, text_stats, text_stats_batch
 
 TEXTS = {
     "pl": "Ala ma kota, a kot ma Alę. Wczoraj w Krakowie padał deszcz i wszyscy siedzieli w domu.",
@@ -85,84 +80,6 @@ def test_lang_sample_is_bounded_start_and_middle():
     middle = text[len(text) // 2 : len(text) // 2 + 100]
     assert sample.split(" ")[-2] in middle
     assert lang_sample("krótki", 200) == "krótki"
-
-
-# ---------------------------------------------------------------- reference text statistics
-
-
-def ref_top(tokens: list[str], n: int) -> int:
-    grams = [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-    if not grams:
-        return 0
-    gram, count = Counter(grams).most_common(1)[0]
-    return len(gram) * count
-
-
-def ref_dup(tokens: list[str], n: int) -> int:
-    seen, chars, i = set(), 0, 0
-    while i < len(tokens) - n + 1:
-        gram = tuple(tokens[i : i + n])
-        if gram in seen:
-            chars += sum(map(len, gram))
-            i += n
-        else:
-            seen.add(gram)
-            i += 1
-    return chars
-
-
-WORDS = st.sampled_from(["w", "i", "na", "kot", "pies", "dom", "ą", ",", ".", "się", "123", "…"])
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(WORDS, min_size=0, max_size=120), st.integers(0, 3))
-def test_ngram_fractions_equal_reference(words, seps):
-    # Few distinct words: long repeats, many ties for the top n-gram.
-    text = (" " if seps < 2 else "\n").join(words)
-    stats = text_stats(text, frozenset())
-    tokens = TOKEN_RE.findall(text)
-    for n in (2, 3, 4):
-        expected = ref_top(tokens, n) / len(text) if text else 0.0
-        assert stats[f"top_{n}gram_frac"] == pytest.approx(expected)
-    for n in range(5, 11):
-        expected = ref_dup(tokens, n) / len(text) if text else 0.0
-        assert stats[f"dup_{n}gram_frac"] == pytest.approx(expected)
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.lists(WORDS, min_size=0, max_size=40), min_size=1, max_size=6))
-def test_batch_statistics_equal_one_by_one(docs):
-    # Equal n-grams in different texts of a batch must never count as repeats.
-    texts = [" ".join(words) for words in docs]
-    assert text_stats_batch(texts, frozenset(["w"])) == [text_stats(t, frozenset(["w"])) for t in texts]
-
-
-def test_gopher_and_fineweb_statistics_exact():
-    text = "Ala ma 2 koty i psa.\n- punkt pierwszy...\n- punkt drugi…\n\nAla ma 2 koty i psa.\n#tag"
-    s = text_stats(text, frozenset(["i", "w"]))
-    tokens = TOKEN_RE.findall(text)
-    words = [t for t in tokens if t.isalnum()]
-    assert s["words"] == len(words) == 17
-    assert s["tokens"] == len(tokens)
-    assert s["mean_word_len"] == pytest.approx(sum(map(len, words)) / len(words))
-    assert s["alpha_words_frac"] == pytest.approx((len(words) - 2) / len(tokens))  # two "2"s
-    assert s["hash_ratio"] == pytest.approx(1 / len(tokens))
-    assert s["ellipsis_ratio"] == pytest.approx(2 / len(tokens))
-    assert s["bullet_lines_frac"] == pytest.approx(2 / 6)  # splitlines keeps the blank line
-    assert s["ellipsis_lines_frac"] == pytest.approx(2 / 6)
-    assert s["stopwords"] == 1 and s["stopword_frac"] == pytest.approx(2 / 17)
-    assert s["dup_line_frac"] == pytest.approx(1 / 5)
-    assert s["dup_line_char_frac"] == pytest.approx(len("Ala ma 2 koty i psa.") / len(text))
-    assert s["dup_para_frac"] == 0.0
-    assert s["line_punct_frac"] == pytest.approx(4 / 5)  # "psa." twice, "...", "…"
-    assert s["short_line_frac"] == pytest.approx(5 / 5)
-    assert s["newline_ratio"] == pytest.approx(4 / len(tokens))  # the blank line is one break
-
-
-def test_empty_text_statistics_are_zero():
-    s = text_stats("", frozenset(["w"]))
-    assert s["words"] == 0 and s["tokens"] == 0
-    assert all(v == 0 for v in s.values())
 
 
 # ---------------------------------------------------------------- the signal row
