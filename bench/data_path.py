@@ -1,6 +1,6 @@
 """Benchmark: clean + quality signals per core, against datatrove's three FineWeb-2 filters.
 
-    .venv/bin/python bench/data_path.py [--mb 31] [--source data/demo/speakleash] [--limit-docs N]
+    .venv/bin/python bench/data_path.py [--mb 31] [--source data/demo/speakleash] [--limit-docs N] [--repeats 3]
 
 On the same documents, in one process, one after another:
 
@@ -13,7 +13,8 @@ On the same documents, in one process, one after another:
 The documents are the Speakleash `.jsonl.zst` files under `--source` (the bundled demo by
 default), repeated until `--mb` megabytes of UTF-8 text. Speeds are MB/s of UTF-8 text per
 second of this process's CPU time (so that other processes on a shared machine do not distort
-them), with wall time beside. Ratios are of CPU times.
+them), with wall time beside, each the best of `--repeats` runs; every row gets the same
+number of runs. Ratios are of CPU times.
 
 Targets (issue 3): ours >= 3 MB/s per core, >= 5x datatrove's three filters.
 datatrove (and spaCy, for its tokenizer) is an optional dependency of this benchmark only:
@@ -67,11 +68,15 @@ def load_docs(source: Path, mb: float, limit: int | None) -> list[tuple[str, str
     return docs
 
 
-def timed(fn, docs) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of `fn` over every document."""
-    cpu, wall = time.process_time(), time.perf_counter()
-    fn(docs)
-    return time.process_time() - cpu, time.perf_counter() - wall
+def timed(fn, docs, repeats: int) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of `fn` over every document: the best of `repeats` runs
+    (the least disturbed by other work on a shared machine, as timeit does)."""
+    best = (float("inf"), float("inf"))
+    for _ in range(repeats):
+        cpu, wall = time.process_time(), time.perf_counter()
+        fn(docs)
+        best = min(best, (time.process_time() - cpu, time.perf_counter() - wall))
+    return best
 
 
 def ours(docs: list[tuple[str, str]], batch: int = 1024) -> None:
@@ -144,18 +149,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mb", type=float, default=31.0, help="MB of text (default 31)")
     parser.add_argument("--source", type=Path, default=ROOT / "data" / "demo" / "speakleash")
     parser.add_argument("--limit-docs", type=int, default=None, help="distinct documents to use")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each; the best counts (default 3)")
     args = parser.parse_args(argv)
 
     docs = load_docs(args.source, args.mb, args.limit_docs)
     mb = sum(len(t.encode("utf-8")) for t, _ in docs) / 1e6
     print(f"{len(docs)} documents, {mb:.1f} MB of UTF-8 text from {args.source}; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; best of {args.repeats} runs")
     ours(docs[:50])  # warm up: language profiles, regex compilation
     rows = []
-    cpu, wall = timed(ours, docs)
+    cpu, wall = timed(ours, docs, args.repeats)
     rows.append(("ours: clean + all signals", cpu, wall))
     cfg = CleanConfig()
-    cpu_c, wall_c = timed(lambda d: [clean_text(t, cfg) for t, _ in d], docs)
+    cpu_c, wall_c = timed(lambda d: [clean_text(t, cfg) for t, _ in d], docs, args.repeats)
     rows.append(("  of which clean", cpu_c, wall_c))
     try:
         import datatrove  # noqa: F401
@@ -169,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
             except Exception as e:  # noqa: BLE001 - a missing spaCy skips that baseline only
                 print(f"{label}: skipped ({type(e).__name__}: {e})")
                 continue
-            cpu_d, wall_d = timed(lambda d, f=filters: run_datatrove(f, d), docs)
+            cpu_d, wall_d = timed(lambda d, f=filters: run_datatrove(f, d), docs, args.repeats)
             rows.append((label, cpu_d, wall_d))
     print(f"{'':34s} {'MB/s/core':>10s} {'cpu s':>8s} {'wall s':>8s} {'ours x':>7s}")
     for label, cpu_s, wall_s in rows:

@@ -118,9 +118,10 @@ MAX_CONTACT_CHARS = 160
 MAX_OTHER_WORDS = 3  # words besides the addresses and numbers
 
 
-# A cheap first test (a character class first lets the regex engine skip ahead in C).
-_PHONEISH_TAIL = r"\)?[ -][0-9]{3}"
-_PHONEISH_RE = re.compile(r"[0-9]{2,3}" + _PHONEISH_TAIL)
+# A cheap first test (a character class first lets the regex engine skip ahead in C): what
+# every phone number `_CONTACT_RE` finds holds, "22 123 45" of "(22) 123 45 67" (ASCII digits).
+_PHONEISH_TAIL = r"\)?[ -][0-9]{3}[ -][0-9]{2}"
+_PHONEISH_RE = re.compile(r"[0-9]{2}" + _PHONEISH_TAIL)
 
 
 def _maybe_contact(text: str) -> bool:
@@ -128,7 +129,12 @@ def _maybe_contact(text: str) -> bool:
 
 
 def _is_contact(line: str) -> bool:
-    if len(line) > MAX_CONTACT_CHARS or not _maybe_contact(line) or not _CONTACT_RE.search(line):
+    return _maybe_contact(line) and _is_contact_hinted(line)
+
+
+def _is_contact_hinted(line: str) -> bool:
+    """`_is_contact` for a line already known to hold an "@" or a phone-like number."""
+    if len(line) > MAX_CONTACT_CHARS or not _CONTACT_RE.search(line):
         return False
     if _CONTACT_START_RE.match(line):
         return True
@@ -225,7 +231,7 @@ def _is_menu_line(line: str) -> bool:
 
 
 def _is_contact_line(line: str) -> bool:
-    return len(line) <= MAX_LINE_CHARS and _is_contact(line)
+    return len(line) <= MAX_LINE_CHARS and _is_contact_hinted(line)  # marked by `_CONTACT_HINT_RE`
 
 
 def _mark_lines(text: str, pattern: re.Pattern, marked: set[int]) -> None:
@@ -254,7 +260,7 @@ _MENU_CLASS = "[" + re.escape("".join(sorted(_MENU_CHARS))) + "]"
 _MENU_PAIR_RE = re.compile(f"{_MENU_CLASS}[^\n{_MENU_CLASS[1:-1]}]*{_MENU_CLASS}")
 # `_maybe_contact` as one scan: "@" or `_PHONEISH_RE`, written to start with one class so that
 # the engine skips ahead in C (the alternation "@|[0-9]..." was twice as slow).
-_CONTACT_HINT_RE = re.compile(r"[@0-9](?:(?<=@)|(?<=[0-9])[0-9]{1,2}" + _PHONEISH_TAIL + ")")
+_CONTACT_HINT_RE = re.compile(r"[@0-9](?:(?<=@)|(?<=[0-9])[0-9]" + _PHONEISH_TAIL + ")")
 # A line `_LINE_RE` or `_HOME_RE` matches once stripped: leading whitespace, then a prefix.
 _LINE_START_RE = re.compile(r"\s*" + _LINE_PREFIX_RE.pattern, _I)
 

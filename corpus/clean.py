@@ -91,6 +91,7 @@ _ODD_SPACE_RE = re.compile(f"[{_ODD_SPACE}]")
 # A run of two or more spaces of any kind, or one unusual space. It starts with a class so that
 # the engine skips ahead in C; "a \tb" is one run (a space, then a tab) and becomes "a b".
 _SPACE_RUN_RE = re.compile(f"[ {_ODD_SPACE}](?:[ {_ODD_SPACE}]+|(?<=[{_ODD_SPACE}]))")
+_PLAIN_SPACE_RUN_RE = re.compile("  +")
 _BLANK_RUN_RE = re.compile(r"\n{3,}")
 
 
@@ -161,8 +162,10 @@ def rule_phones(text: str, cfg: CleanConfig) -> tuple[str, int]:
 def rule_whitespace(text: str, cfg: CleanConfig) -> tuple[str, int]:
     # Each step only when a substring test (C speed) says it has work: most texts need none.
     new = text
-    if "  " in new or _ODD_SPACE_RE.search(new):
+    if _ODD_SPACE_RE.search(new):
         new = _SPACE_RUN_RE.sub(" ", new)
+    elif "  " in new:  # only plain spaces: a pattern with a literal prefix, ~3x faster
+        new = _PLAIN_SPACE_RUN_RE.sub(" ", new)
     # No run of spaces is left, so a space at a line's end or start is a single one: a plain
     # replace (a regex starting with " " stopped at every word).
     new = new.replace(" \n", "\n").replace("\n ", "\n")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+import re
+from re import _constants as sre_constants, _parser as sre_parser
 from itertools import product
 
 import ftfy
 import pytest
+from ftfy.badness import BADNESS_RE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -169,3 +173,54 @@ def test_span_repair_reads_only_suspicious_lines_and_keeps_offsets():
     assert n == 4
     assert mojibake._suspicious_line_spans(text) == [
         (17, 17 + len(garbled)), (len(text) - len(garbled), len(text))]
+
+
+def test_char_fixers_are_ftfys_own_in_its_order():
+    # `_ftfy_lines` skips ftfy for lines these fixers and `fix_encoding` leave alone; an ftfy
+    # that runs other fixers (or in another order) must fail here, not change output quietly.
+    source = inspect.getsource(ftfy.fix_and_explain)
+    listed = re.search(r"for fixer in \[(.*?)\]", source, re.DOTALL).group(1)
+    assert tuple(re.findall(r'"(\w+)"', listed)) == mojibake._FTFY_CHAR_FIXERS
+    assert "fix_encoding" in source.split("for fixer in")[0]
+
+
+PIECES = ["Ã³", "Ã ", "Â ", "Ä…", "â€™", "Å‚", "ﬁ", "Ａｂ", "\x85", "\x1b[31m", "Привет", "Р°", "─", "│x",
+          "ą", "ł", "é", "×²", "ŒX", "Ã ", " ", "\n", "\r", "\u2028", "abc", "„”", "€"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=30))
+def test_batched_ftfy_equals_ftfy_line_by_line(pieces):
+    text = "".join(pieces)
+    expected = "\n".join(ftfy.fix_text(line, FTFY_CONFIG) for line in text.split("\n"))
+    assert mojibake._ftfy_where_needed(text) == expected
+
+
+def test_badness_pattern_needs_only_multiline_for_joined_lines():
+    # `_ftfy_lines` runs ftfy's badness pattern over lines joined by "\n"; that finds every
+    # line where it matches alone only if no construct looks beyond the line but "^".
+    found = set()
+
+    def walk(items):
+        for op, av in items:
+            if op in (sre_constants.AT, sre_constants.ASSERT, sre_constants.ASSERT_NOT,
+                      sre_constants.GROUPREF, sre_constants.GROUPREF_EXISTS):
+                found.add((op, av if op is sre_constants.AT else None))
+            if op is sre_constants.BRANCH:
+                for branch in av[1]:
+                    walk(branch)
+            elif op is sre_constants.SUBPATTERN:
+                walk(av[-1])
+            elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+                walk(av[2])
+
+    walk(sre_parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags).data)
+    assert found <= {(sre_constants.AT, sre_constants.AT_BEGINNING)}
+
+
+@pytest.mark.parametrize("text", ["é\nÃ rebours", "żółw é\nÂ tak", "é\n\nÃ  la"])
+def test_batched_ftfy_sees_a_line_start_anchor_on_every_line(text):
+    # ftfy's "^[ÂÃ] " matches at the start of a segment: every line, not only the first.
+    expected = "\n".join(ftfy.fix_text(line, FTFY_CONFIG) for line in text.split("\n"))
+    assert expected != text
+    assert mojibake._ftfy_where_needed(text) == expected
