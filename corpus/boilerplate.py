@@ -121,7 +121,7 @@ MAX_OTHER_WORDS = 3  # words besides the addresses and numbers
 # A cheap first test (a character class first lets the regex engine skip ahead in C): what
 # every phone number `_CONTACT_RE` finds holds, "22 123 45" of "(22) 123 45 67" (ASCII digits).
 _PHONEISH_TAIL = r"\)?[ -][0-9]{3}[ -][0-9]{2}"
-_PHONEISH_RE = re.compile(r"[0-9]{2}" + _PHONEISH_TAIL)
+_PHONEISH_RE = re.compile(r"[0-9][0-9]" + _PHONEISH_TAIL)  # not "[0-9]{2}": no skip-ahead for a repeat
 
 
 def _maybe_contact(text: str) -> bool:

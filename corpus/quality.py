@@ -26,9 +26,9 @@ import pyarrow.compute as pc
 from pydantic import Field
 
 from corpus.config_base import Section
-from corpus.langid import LanguageGuess, LanguageId, lang_sample
+from corpus.langid import LanguageId, lang_sample
 from corpus.polish import FINEWEB2_STOPWORDS
-from corpus.textstats import DUP_NGRAMS, TOP_NGRAMS, text_stats_batch
+from corpus.textstats import DUP_NGRAMS, TOP_NGRAMS, text_stats_columns
 
 
 class QualityConfig(Section):
@@ -124,7 +124,7 @@ def speakleash_label(meta: str) -> str | None:
 
 
 class SignalComputer:
-    """Computes the signal row of one document; holds the language model (one per process)."""
+    """Computes the signals of documents; holds the language model (one per process)."""
 
     def __init__(self, cfg: QualityConfig):
         self.cfg = cfg
@@ -136,33 +136,42 @@ class SignalComputer:
         return self.batch([text], [meta])[0]
 
     def batch(self, texts: list[str], metas: list[str]) -> list[dict[str, Any]]:
-        """Signals of many documents; the language trials of all of them run together."""
-        guesses = self.lang.guess_batch([lang_sample(t, self.cfg.lang_sample_chars) for t in texts])
-        limit = self.cfg.max_signal_chars
-        all_stats = text_stats_batch([t[:limit] for t in texts], self.stopwords)
-        return [self._row(t, m, g, s) for t, m, g, s in zip(texts, metas, guesses, all_stats)]
+        """Signals of many documents, one dict per document (values as stored: floats are
+        float32 values)."""
+        columns = self.columns(texts, metas)
+        values = [c.tolist() if isinstance(c, np.ndarray) else c for c in columns.values()]
+        return [dict(zip(columns, row)) for row in zip(*values)]
 
-    def _row(self, text: str, meta: str, guess: LanguageGuess, stats: dict) -> dict[str, Any]:
-        n_chars = len(text)
-        truncated = n_chars > self.cfg.max_signal_chars
-        body_chars = min(n_chars, self.cfg.max_signal_chars)
-        words = stats["words"]
-        if truncated:
-            words = round(words * n_chars / body_chars)
-        row: dict[str, Any] = {
-            "text_v1_chars": n_chars,
+    def columns(self, texts: list[str], metas: list[str]) -> dict[str, np.ndarray | list]:
+        """Every signal of many documents as one column each, in `SIGNALS` order (what the
+        quality stage writes; no Python object per document and signal). The language trials
+        and the text statistics of all of them run together."""
+        n = len(texts)
+        limit = self.cfg.max_signal_chars
+        probs = self.lang.probabilities_batch([lang_sample(t, self.cfg.lang_sample_chars) for t in texts])
+        stats = text_stats_columns([t[:limit] for t in texts], self.stopwords) if n else {}
+        chars = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+        truncated = chars > limit
+        words = stats["words"].copy() if n else np.zeros(0, dtype=np.int64)
+        for i in np.flatnonzero(truncated).tolist():  # extrapolated as Python would: int / int
+            words[i] = round(int(words[i]) * int(chars[i]) / limit)
+        known = ~np.isnan(probs[:, 0])  # a text without letters langdetect knows
+        top = np.argmax(np.where(known[:, None], probs, 0.0), axis=1)
+        top_prob = np.where(known, probs[np.arange(n), top], 0.0)
+        out: dict[str, np.ndarray | list] = {
+            "text_v1_chars": chars,
             "text_v1_truncated": truncated,
-            "lang_v1_top": guess.top,
-            "lang_v1_top_prob": guess.top_prob,
-            "lang_v1_pl_prob": guess.pl_prob,
+            "lang_v1_top": [self.lang.langs[t] if k else None for t, k in zip(top.tolist(), known.tolist())],
+            "lang_v1_top_prob": top_prob,
+            "lang_v1_pl_prob": np.where(known, probs[:, self.lang.langs.index("pl")], 0.0),
             "gopher_v1_words": words,
-            "speakleash_label": speakleash_label(meta),
         }
         for key, column in _STAT_COLUMNS.items():
-            row[column] = stats[key]
+            out[column] = stats[key] if n else np.zeros(0)
+        out["speakleash_label"] = [speakleash_label(m) for m in metas]
         for column in _FLOAT_COLUMNS:  # stored as float32: decide must see the stored value
-            row[column] = float(np.float32(row[column]))
-        return row
+            out[column] = np.asarray(out[column], dtype=np.float64).astype(np.float32)
+        return {s.name: out[s.name] for s in SIGNALS}
 
 
 def signals_table(ids: list[str], rows: list[dict[str, Any]]) -> pa.Table:
@@ -171,6 +180,11 @@ def signals_table(ids: list[str], rows: list[dict[str, Any]]) -> pa.Table:
     for s in SIGNALS:
         columns[s.name] = [r[s.name] for r in rows]
     return pa.table(columns, schema=SIGNAL_SCHEMA)
+
+
+def signals_table_from_columns(ids: list[str], columns: dict[str, np.ndarray | list]) -> pa.Table:
+    """`signals_table` from `SignalComputer.columns`."""
+    return pa.table({"id": ids, **{s.name: columns[s.name] for s in SIGNALS}}, schema=SIGNAL_SCHEMA)
 
 
 # --------------------------------------------------------------------------- thresholds

@@ -25,6 +25,7 @@ from corpus.quality import (
     Thresholds,
     decide_table,
     signals_table,
+    signals_table_from_columns,
 )
 from corpus.stage import Phase, StageContext, StageError, StageSpec
 
@@ -72,13 +73,12 @@ def run(ctx: StageContext, task: dict) -> dict:
     src = ctx.upstream_dir("clean") / task["source"] / task["part"]
     if not src.exists():
         raise StageError(f"{src} is missing; re-run `kuznia stage clean`")
-    ids: list[str] = []
-    rows: list[dict] = []
+    tables = []
     for batch in iter_batches(src, columns=["id", "text", "meta"], batch_rows=BATCH_ROWS):
         cols = batch.to_pydict()
-        ids += cols["id"]
-        rows += computer.batch([t or "" for t in cols["text"]], [m or "{}" for m in cols["meta"]])
-    table = signals_table(ids, rows)
+        signals = computer.columns([t or "" for t in cols["text"]], [m or "{}" for m in cols["meta"]])
+        tables.append(signals_table_from_columns(cols["id"], signals))
+    table = pa.concat_tables(tables).combine_chunks() if tables else signals_table([], [])
     write_table(ctx.dir / task["source"] / task["part"], table)
     return summarise(table)
 

@@ -151,11 +151,25 @@ def text_stats_batch(texts: list[str], stopwords: frozenset[str]) -> list[dict[s
     """`text_stats` for many texts: one kernel call for the batch, each text counted alone."""
     if not texts:
         return []
+    counts, ratios = _counts_and_ratios(texts, stopwords)
+    rows = map(list.__add__, counts[:, _INT_COLUMNS].tolist(), ratios.tolist())
+    return [dict(zip(_KEYS, _IN_KEY_ORDER(row))) for row in rows]
+
+
+def text_stats_columns(texts: list[str], stopwords: frozenset[str]) -> dict[str, np.ndarray]:
+    """`text_stats_batch` as one array per statistic (int64 counts, float64 ratios), in the
+    same key order: what a table is built from, without a dict per text."""
+    counts, ratios = _counts_and_ratios(texts, stopwords)
+    columns = {k: counts[:, c] for k, c in zip(_INT_KEYS, _INT_COLUMNS)}
+    columns.update((k, ratios[:, i]) for i, k in enumerate(_RATIO_KEYS))
+    return {k: columns[k] for k in _KEYS}
+
+
+def _counts_and_ratios(texts: list[str], stopwords: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The kernels' counts (texts x count columns) and the ratios of `_RATIO_KEYS`."""
     cp, offsets = _code_points(texts)
     sw_cp, sw_offsets = _stopword_code_points(frozenset(stopwords))
     counts, ngrams = K.batch_counts(cp, offsets, char_classes(), SHORT_LINE_CHARS, sw_cp, sw_offsets,
                                     _WANT_TOP, _WANT_DUP)
     counts = np.concatenate([counts, ngrams.reshape(len(texts), -1)], axis=1)
-    ratios = K.ratios(counts, _NUMERATORS, _DENOMINATORS)
-    rows = map(list.__add__, counts[:, _INT_COLUMNS].tolist(), ratios.tolist())
-    return [dict(zip(_KEYS, _IN_KEY_ORDER(row))) for row in rows]
+    return counts, K.ratios(counts, _NUMERATORS, _DENOMINATORS)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from corpus import textstats_kernels as K
 from corpus.polish import FINEWEB2_STOPWORDS
-from corpus.textstats import TOKEN_RE, char_classes, text_stats, text_stats_batch
+from corpus.textstats import TOKEN_RE, char_classes, text_stats, text_stats_batch, text_stats_columns
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the reference sits beside this file
 import textstats_reference as reference
@@ -87,6 +87,11 @@ def test_batches_equal_reference_and_one_by_one(texts):
     # Equal lines and n-grams in different texts of a batch must never count as repeats.
     assert_equal_to_reference(texts)
     assert text_stats_batch(texts, STOPWORDS) == [text_stats(t, STOPWORDS) for t in texts]
+    # The column form (what the quality stage writes from) holds the same numbers and types.
+    columns = text_stats_columns(texts, STOPWORDS)
+    rows = text_stats_batch(texts, STOPWORDS)
+    assert list(columns) == list(rows[0])
+    assert [dict(zip(columns, r)) for r in zip(*(c.tolist() for c in columns.values()))] == rows
 
 
 def test_demo_texts_equal_reference():
