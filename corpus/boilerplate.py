@@ -17,6 +17,7 @@ Patterns are written from how Polish sites phrase them, not from any one data se
 from __future__ import annotations
 
 import re
+from itertools import compress, count
 
 try:  # the regex parser (a private module, named sre_parse before Python 3.11)
     from re import _constants as _sre_constants, _parser as _sre_parser
@@ -276,15 +277,16 @@ def remove_boilerplate(text: str) -> tuple[str, int]:
     # Whole-text substring tests first (C speed): most texts mention neither, and then no line
     # needs the slower case-insensitive patterns.
     lowered = text.lower()
-    consent = any(word in lowered for word in _CONSENT_WORDS) or (
+    consent = any(map(lowered.__contains__, _CONSENT_WORDS)) or (
         "rodo" in lowered and _RODO_RE.search(lowered) is not None  # not "środowisko"
     )
     rights = "prawa zastrzeżone" in lowered
     contact = _maybe_contact(text)
     lines = text.split("\n")
-    starts = _LINE_START_RE.match
+    # (map and compress keep the per-line loop in C: most documents are short, and this rule's
+    # fixed cost per document counts as much as its cost per character.)
     checks: list[tuple[set[int], object]] = [
-        ({i for i, line in enumerate(lines) if starts(line)}, _is_listed)]
+        (set(compress(count(), map(_LINE_START_RE.match, lines))), _is_listed)]
     for wanted, first_test, check in (
         (True, _MENU_PAIR_RE, _is_menu_line),
         (contact, _CONTACT_HINT_RE, _is_contact_line),
@@ -297,7 +299,8 @@ def remove_boilerplate(text: str) -> tuple[str, int]:
             checks.append((marked, check))
     drop: set[int] = set()
     for marked, check in checks:
-        drop.update(i for i in marked - drop if check(lines[i].strip()))
+        if marked:
+            drop.update(i for i in marked - drop if check(lines[i].strip()))
     if not drop:
         return text, 0
     kept = [line for i, line in enumerate(lines) if i not in drop]

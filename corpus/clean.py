@@ -168,7 +168,10 @@ def rule_whitespace(text: str, cfg: CleanConfig) -> tuple[str, int]:
         new = _PLAIN_SPACE_RUN_RE.sub(" ", new)
     # No run of spaces is left, so a space at a line's end or start is a single one: a plain
     # replace (a regex starting with " " stopped at every word).
-    new = new.replace(" \n", "\n").replace("\n ", "\n")
+    if " \n" in new:
+        new = new.replace(" \n", "\n")
+    if "\n " in new:
+        new = new.replace("\n ", "\n")
     if "\n\n\n" in new:
         new = _BLANK_RUN_RE.sub("\n\n", new)
     new = new.strip()
