@@ -8,6 +8,7 @@ repaired by a text decoder. Line numbers are 1-based, as in an editor.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 import zstandard
@@ -94,7 +95,28 @@ def decode_json_object(raw: bytes) -> dict:
         raise BadLine("invalid_json", str(e)) from None
     if not isinstance(obj, dict):
         raise BadLine("not_object", f"a JSON {type(obj).__name__}, not an object")
+    if _SURROGATE_ESCAPE_RE.search(s):
+        obj = _without_lone_surrogates(obj)
     return obj
+
+
+# A "\ud83d" escape without its pair (a truncated emoji in scraped text) is valid JSON but
+# decodes to a lone surrogate, which no UTF-8 file can hold: writing the part would fail.
+# It becomes U+FFFD, the replacement character, which the clean stage removes and counts
+# (`replacement_chars`), as it does for undecodable bytes.
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value):
+    """`value` (decoded JSON) with every lone surrogate in its strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE_RE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def parse_lm_line(raw: bytes) -> tuple[str, dict]:

@@ -9,8 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
+from corpus.clean import CleanConfig, clean_text
 from corpus.sources import local
-from corpus.sources.records import Doc, Malformed
+from corpus.sources.records import Doc, Malformed, PartWriter, SourceStats
 
 
 @pytest.fixture
@@ -68,3 +69,24 @@ def test_inventory_records_sizes_and_mtimes(tree):
     assert [f["path"] for f in inv] == ["a.txt", "b/c/d.jsonl", "b/e.jsonl.zst", "b/zly.txt", "f.parquet"]
     assert inv[0]["bytes"] == len("\ufeffTekst z pliku.\nDruga linia.".encode())
     assert all(isinstance(f["mtime_ns"], int) for f in inv)
+
+
+def test_lone_surrogate_escapes_become_replacement_characters_that_clean_counts(tmp_path):
+    # Scraped text cut inside an emoji: a "\ud83d" escape without its pair is valid JSON but no
+    # UTF-8 file can hold it. It must neither crash the part writer nor vanish uncounted.
+    root = tmp_path / "moje"
+    root.mkdir()
+    (root / "a.jsonl").write_bytes(
+        b'{"tresc": "Urwane emoji \\ud83d tu, para \\ud83d\\ude00 cala.", "zrodlo": "x\\udc00"}\n')
+    docs = [i for i in local.iter_docs(root, "local.moje", "tresc") if isinstance(i, Doc)]
+    assert [(d.text, d.meta["zrodlo"]) for d in docs] == [
+        ("Urwane emoji \ufffd tu, para \U0001f600 cala.", "x\ufffd")]
+    stats = SourceStats("local.moje")
+    writer = PartWriter(tmp_path / "out", "local.moje", part_bytes=None, max_doc_chars=1000, stats=stats)
+    for d in docs:
+        writer.add(d)
+    writer.flush()
+    text = pq.read_table(tmp_path / "out" / writer.parts[0]).column("text")[0].as_py()
+    result = clean_text(text, CleanConfig())
+    assert result.text == "Urwane emoji tu, para \U0001f600 cala."
+    assert result.hits["replacement_chars"] == 1
