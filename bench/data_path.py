@@ -1,6 +1,7 @@
 """Benchmark: clean + quality signals per core, against datatrove's three FineWeb-2 filters.
 
-    .venv/bin/python bench/data_path.py [--mb 31] [--source data/demo/speakleash] [--limit-docs N] [--repeats 3]
+    .venv/bin/python bench/data_path.py [--mb 31] [--source data/demo/speakleash] [--limit-docs N]
+                                        [--repeats 3] [--doc-chars N]
 
 On the same documents, in one process, one after another:
 
@@ -41,8 +42,28 @@ from corpus.polish import FINEWEB2_STOPWORDS
 from corpus.quality import QualityConfig, SignalComputer, Thresholds
 
 
-def load_docs(source: Path, mb: float, limit: int | None) -> list[tuple[str, str]]:
-    """(text, meta JSON) of every well-formed line, repeated up to `mb` MB of text."""
+def cut_docs(base: list[tuple[str, str]], chars: int) -> list[tuple[str, str]]:
+    """Each document cut at line breaks into pieces of at least `chars` characters (the last
+    piece may be shorter): the same text as more, shorter documents."""
+    out = []
+    for text, meta in base:
+        piece: list[str] = []
+        size = 0
+        for line in text.split("\n"):
+            piece.append(line)
+            size += len(line) + 1
+            if size >= chars:
+                out.append(("\n".join(piece), meta))
+                piece, size = [], 0
+        if "".join(piece).strip():
+            out.append(("\n".join(piece), meta))
+    return out
+
+
+def load_docs(source: Path, mb: float, limit: int | None, doc_chars: int | None = None
+              ) -> list[tuple[str, str]]:
+    """(text, meta JSON) of every well-formed line (cut into ~`doc_chars`-character documents
+    if given), repeated up to `mb` MB of text."""
     base = []
     for path in sorted(source.glob("*.jsonl.zst")):
         with open(path, "rb") as f:
@@ -58,6 +79,8 @@ def load_docs(source: Path, mb: float, limit: int | None) -> list[tuple[str, str
         sys.exit(f"no documents in {source}/*.jsonl.zst")
     if limit:
         base = base[:limit]
+    if doc_chars:
+        base = cut_docs(base, doc_chars)
     docs, size, target = [], 0, mb * 1e6
     while size < target:
         for doc in base:
@@ -150,9 +173,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--source", type=Path, default=ROOT / "data" / "demo" / "speakleash")
     parser.add_argument("--limit-docs", type=int, default=None, help="distinct documents to use")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each; the best counts (default 3)")
+    parser.add_argument("--doc-chars", type=int, default=None,
+                        help="cut documents at line breaks into ~N-character ones (per-document costs)")
     args = parser.parse_args(argv)
 
-    docs = load_docs(args.source, args.mb, args.limit_docs)
+    docs = load_docs(args.source, args.mb, args.limit_docs, args.doc_chars)
     mb = sum(len(t.encode("utf-8")) for t, _ in docs) / 1e6
     print(f"{len(docs)} documents, {mb:.1f} MB of UTF-8 text from {args.source}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; best of {args.repeats} runs")
