@@ -24,6 +24,8 @@ try:  # the regex parser (a private module, named sre_parse before Python 3.11)
 except ImportError:  # pragma: no cover
     import sre_constants as _sre_constants, sre_parse as _sre_parser  # noqa: E401
 
+from corpus.lines import matching_lines
+
 # Lines longer than this are prose, whatever words they contain (a consent banner is the one
 # long kind, and has its own, longer limit).
 MAX_LINE_CHARS = 200
@@ -235,26 +237,6 @@ def _is_contact_line(line: str) -> bool:
     return len(line) <= MAX_LINE_CHARS and _is_contact_hinted(line)  # marked by `_CONTACT_HINT_RE`
 
 
-def _mark_lines(text: str, pattern: re.Pattern, marked: set[int]) -> None:
-    """Add to `marked` the index of every line (split on "\n") where `pattern` matches.
-
-    One search per matching line: after a match the search resumes at the next line. Only for
-    patterns that cannot match across a line break, so a line matches here iff it matches
-    alone (the character before a line is "\n", a non-word character, as a line's start is).
-    """
-    line, last = 0, 0
-    m = pattern.search(text)
-    while m is not None:
-        start = m.start()
-        line += text.count("\n", last, start)
-        marked.add(line)
-        end = text.find("\n", start)
-        if end < 0:
-            return
-        last = end
-        m = pattern.search(text, end + 1)
-
-
 _MENU_CLASS = "[" + re.escape("".join(sorted(_MENU_CHARS))) + "]"
 # A line with two separators (`_is_menu` needs two): one in ten lines with a separator in man
 # pages and shell snippets ("2>&1", "a | b"), so nine in ten never reach `_is_menu`.
@@ -294,9 +276,7 @@ def remove_boilerplate(text: str) -> tuple[str, int]:
         (consent, _CONSENT_TOPIC_RE, _is_consent),
     ):
         if wanted:
-            marked: set[int] = set()
-            _mark_lines(text, first_test, marked)
-            checks.append((marked, check))
+            checks.append((matching_lines(text, first_test), check))
     drop: set[int] = set()
     for marked, check in checks:
         if marked:

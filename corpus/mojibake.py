@@ -30,6 +30,7 @@ from itertools import chain
 import ftfy
 from ftfy.badness import BADNESS_RE
 
+from corpus.lines import matching_lines
 from corpus.polish import PLAIN_CHARS
 
 # The code pages ftfy tries (ftfy.chardata.CHARMAP_ENCODINGS, the sloppy ones by their base).
@@ -418,7 +419,7 @@ def _ftfy_lines(lines: list[str]) -> list[str]:
     (ftfy called per line costs ~80 us a line, mostly that fixed overhead.)
     """
     joined = "\n".join(lines)
-    suspect = _matching_lines(joined, _lines_badness_re())
+    suspect = matching_lines(joined, _lines_badness_re())
     quiet = [i for i in range(len(lines)) if i not in suspect]
     if quiet:
         rest = "\n".join(lines[i] for i in quiet)
@@ -437,24 +438,6 @@ def _lines_badness_re() -> re.Pattern:
     given: one line) must match at the start of every line. It has no other anchor and no
     lookaround (a test checks), so that is the only change."""
     return re.compile(BADNESS_RE.pattern, BADNESS_RE.flags | re.MULTILINE)
-
-
-def _matching_lines(text: str, pattern: re.Pattern) -> set[int]:
-    """Indices of the lines (split on "\n") where `pattern` finds a match that starts in them,
-    a superset of the lines where it matches alone (a match may start in one line and end in
-    the next; the next is searched from its own start all the same)."""
-    found: set[int] = set()
-    line, last = 0, 0
-    m = pattern.search(text)
-    while m is not None:
-        line += text.count("\n", last, m.start())
-        found.add(line)
-        end = text.find("\n", m.start())
-        if end < 0:
-            break
-        last = end
-        m = pattern.search(text, end + 1)
-    return found
 
 
 def fix_mojibake(text: str) -> tuple[str, int]:
