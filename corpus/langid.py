@@ -332,16 +332,20 @@ class LanguageId:
         probs = self.probabilities_batch([text])[0]
         return None if np.isnan(probs[0]) else probs
 
+    def guess_columns(self, texts: list[str]) -> tuple[list[str | None], np.ndarray, np.ndarray]:
+        """`guess` for many texts as columns: top languages (None for a text without letters
+        langdetect knows), their probabilities and P(pl) (0.0 for such a text)."""
+        probs = self.probabilities_batch(texts)
+        known = ~np.isnan(probs[:, 0])
+        top = np.argmax(np.where(known[:, None], probs, 0.0), axis=1)
+        top_prob = np.where(known, probs[np.arange(len(texts)), top], 0.0)
+        langs = [self.langs[t] if k else None for t, k in zip(top.tolist(), known.tolist())]
+        return langs, top_prob, np.where(known, probs[:, self._pl], 0.0)
+
     def guess_batch(self, texts: list[str]) -> list[LanguageGuess]:
         """`guess` for many texts at once (one call into each kernel)."""
-        out = []
-        for probs in self.probabilities_batch(texts):
-            if np.isnan(probs[0]):
-                out.append(LanguageGuess(None, 0.0, 0.0))
-            else:
-                top = int(np.argmax(probs))
-                out.append(LanguageGuess(self.langs[top], float(probs[top]), float(probs[self._pl])))
-        return out
+        langs, top_prob, pl_prob = self.guess_columns(texts)
+        return [LanguageGuess(*g) for g in zip(langs, top_prob.tolist(), pl_prob.tolist())]
 
     def guess(self, text: str) -> LanguageGuess:
         """Top language, its probability and P(pl) for a text (pass a bounded sample)."""

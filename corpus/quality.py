@@ -148,26 +148,24 @@ class SignalComputer:
         and the text statistics of all of them run together."""
         n = len(texts)
         limit = self.cfg.max_signal_chars
-        probs = self.lang.probabilities_batch([lang_sample(t, self.cfg.lang_sample_chars) for t in texts])
-        stats = text_stats_columns([t[:limit] for t in texts], self.stopwords) if n else {}
+        top, top_prob, pl_prob = self.lang.guess_columns(
+            [lang_sample(t, self.cfg.lang_sample_chars) for t in texts])
+        stats = text_stats_columns([t[:limit] for t in texts], self.stopwords)
         chars = np.fromiter(map(len, texts), dtype=np.int64, count=n)
         truncated = chars > limit
-        words = stats["words"].copy() if n else np.zeros(0, dtype=np.int64)
+        words = stats["words"].copy()
         for i in np.flatnonzero(truncated).tolist():  # extrapolated as Python would: int / int
             words[i] = round(int(words[i]) * int(chars[i]) / limit)
-        known = ~np.isnan(probs[:, 0])  # a text without letters langdetect knows
-        top = np.argmax(np.where(known[:, None], probs, 0.0), axis=1)
-        top_prob = np.where(known, probs[np.arange(n), top], 0.0)
         out: dict[str, np.ndarray | list] = {
             "text_v1_chars": chars,
             "text_v1_truncated": truncated,
-            "lang_v1_top": [self.lang.langs[t] if k else None for t, k in zip(top.tolist(), known.tolist())],
+            "lang_v1_top": top,
             "lang_v1_top_prob": top_prob,
-            "lang_v1_pl_prob": np.where(known, probs[:, self.lang.langs.index("pl")], 0.0),
+            "lang_v1_pl_prob": pl_prob,
             "gopher_v1_words": words,
         }
         for key, column in _STAT_COLUMNS.items():
-            out[column] = stats[key] if n else np.zeros(0)
+            out[column] = stats[key]
         out["speakleash_label"] = [speakleash_label(m) for m in metas]
         for column in _FLOAT_COLUMNS:  # stored as float32: decide must see the stored value
             out[column] = np.asarray(out[column], dtype=np.float64).astype(np.float32)

@@ -149,8 +149,6 @@ def text_stats(text: str, stopwords: frozenset[str]) -> dict[str, float | int]:
 
 def text_stats_batch(texts: list[str], stopwords: frozenset[str]) -> list[dict[str, float | int]]:
     """`text_stats` for many texts: one kernel call for the batch, each text counted alone."""
-    if not texts:
-        return []
     counts, ratios = _counts_and_ratios(texts, stopwords)
     rows = map(list.__add__, counts[:, _INT_COLUMNS].tolist(), ratios.tolist())
     return [dict(zip(_KEYS, _IN_KEY_ORDER(row))) for row in rows]
@@ -171,5 +169,6 @@ def _counts_and_ratios(texts: list[str], stopwords: frozenset[str]) -> tuple[np.
     sw_cp, sw_offsets = _stopword_code_points(frozenset(stopwords))
     counts, ngrams = K.batch_counts(cp, offsets, char_classes(), SHORT_LINE_CHARS, sw_cp, sw_offsets,
                                     _WANT_TOP, _WANT_DUP)
-    counts = np.concatenate([counts, ngrams.reshape(len(texts), -1)], axis=1)
+    n_docs, max_n, pair = ngrams.shape  # (reshape(n, -1) cannot size an empty batch)
+    counts = np.concatenate([counts, ngrams.reshape(n_docs, max_n * pair)], axis=1)
     return counts, K.ratios(counts, _NUMERATORS, _DENOMINATORS)
