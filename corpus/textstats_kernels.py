@@ -73,9 +73,11 @@ def _table_mask(n):
 
 
 @njit(cache=True, inline="always")
-def _same_code_points(cp, a, b, length):
+def _same_run(values, a, b, length):
+    """values[a:a + length] == values[b:b + length] (code points of two spans, or token ids of
+    two n-grams)."""
     for k in range(length):
-        if cp[a + k] != cp[b + k]:
+        if values[a + k] != values[b + k]:
             return False
     return True
 
@@ -98,7 +100,7 @@ def _duplicate_spans(cp, starts, ends, hashes, n, tab_item, tab_key):
                 tab_key[slot] = h
                 break
             if (tab_key[slot] == h and ends[j] - starts[j] == length
-                    and _same_code_points(cp, starts[j], starts[i], length)):
+                    and _same_run(cp, starts[j], starts[i], length)):
                 dups += 1
                 dup_chars += length
                 break
@@ -332,20 +334,12 @@ def _intern_tokens(cp, n_tok, tok_start, tok_len, tok_hash, tid, tab_item, tab_k
                 break
             first = id_first[k]
             if (tab_key[slot] == h and tok_len[first] == length
-                    and _same_code_points(cp, tok_start[first], tok_start[t], length)):
+                    and _same_run(cp, tok_start[first], tok_start[t], length)):
                 break
             slot = (slot + 1) & mask
         tid[t] = k
         stop_tokens += id_stop[k]
     return distinct_stop, stop_tokens
-
-
-@njit(cache=True, inline="always")
-def _same_ids(tid, a, b, n):
-    for k in range(n):
-        if tid[a + k] != tid[b + k]:
-            return False
-    return True
 
 
 @njit(cache=True)
@@ -382,7 +376,7 @@ def _ngram_counts(n_tok, tok_len, tok_hash, tid, want_top, want_dup, ngram_row,
                     tab_count[slot] = 1
                     tab_seen[slot] = 0
                     break
-                if tab_key[slot] == h and _same_ids(tid, first, p, n):
+                if tab_key[slot] == h and _same_run(tid, first, p, n):
                     tab_count[slot] += 1
                     break
                 slot = (slot + 1) & mask
