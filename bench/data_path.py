@@ -25,7 +25,6 @@ datatrove (and spaCy, for its tokenizer) is an optional dependency of this bench
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -35,11 +34,11 @@ os.environ.setdefault("KUZNIA_PROGRESS", "0")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import zstandard
-
 from corpus.clean import CleanConfig, clean_text
 from corpus.polish import FINEWEB2_STOPWORDS
 from corpus.quality import QualityConfig, SignalComputer, Thresholds
+from corpus.sources.jsonl import iter_lines, parse_lm_line
+from corpus.sources.records import BadLine, meta_json
 
 
 def cut_docs(base: list[tuple[str, str]], chars: int) -> list[tuple[str, str]]:
@@ -66,15 +65,13 @@ def load_docs(source: Path, mb: float, limit: int | None, doc_chars: int | None 
     if given), repeated up to `mb` MB of text."""
     base = []
     for path in sorted(source.glob("*.jsonl.zst")):
-        with open(path, "rb") as f:
-            raw = zstandard.ZstdDecompressor().stream_reader(f).read()
-        for line in raw.split(b"\n"):
+        for _, raw in iter_lines(path):  # as the docs stage reads them
             try:
-                obj = json.loads(line)
-            except ValueError:
+                text, meta = parse_lm_line(raw)
+            except BadLine:
                 continue
-            if isinstance(obj, dict) and isinstance(obj.get("text"), str) and obj["text"].strip():
-                base.append((obj["text"], json.dumps(obj.get("meta") or {})))
+            if text.strip():
+                base.append((text, meta_json(meta)))
     if not base:
         sys.exit(f"no documents in {source}/*.jsonl.zst")
     if limit:

@@ -7,20 +7,15 @@ them by position.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
-import zstandard
+from demo_texts import demo_texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from langdetect import detector_factory
 from langdetect.utils.ngram import NGram
 
 from corpus.langid import _MAIL_RE, LanguageId, _drop_mail, lang_sample
-
-DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "speakleash"
 
 EDGE_TEXTS = [
     "", "   ", "a", "Ab. cD ef!", "ŁÓDŹ łódź DOM dom XyZ AbC", "12345 67890 !!! ???",
@@ -46,19 +41,9 @@ def langdetect_rows(lid: LanguageId, text: str) -> list[int]:
     return [lid._index[g] for g in detector._extract_ngrams()]
 
 
-def demo_samples(limit: int) -> list[str]:
-    """The first `limit` texts of each bundled demo file, as the quality stage samples them."""
-    out = []
-    for path in sorted(DEMO.glob("*.jsonl.zst")):
-        raw = zstandard.ZstdDecompressor().stream_reader(path.open("rb")).read()
-        lines = []
-        for line in raw.split(b"\n")[:limit]:
-            try:  # the demo holds a few malformed lines on purpose
-                lines.append(json.loads(line))
-            except ValueError:
-                continue
-        out += [lang_sample(o["text"], 2000) for o in lines if isinstance(o, dict) and isinstance(o.get("text"), str)]
-    return out
+def demo_samples(per_file: int) -> list[str]:
+    """The first `per_file` texts of each bundled demo file, as the quality stage samples them."""
+    return [lang_sample(t, 2000) for t in demo_texts(per_file)]
 
 
 def test_demo_texts_match_langdetect(lid):

@@ -8,13 +8,11 @@ language order, must equal its numbers exactly, not to a tolerance. In its defau
 
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
-import zstandard
+from demo_texts import demo_texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from langdetect import detector_factory
@@ -22,8 +20,6 @@ from langdetect.lang_detect_exception import LangDetectException
 
 import corpus.langid_trials as trials
 from corpus.langid import LanguageId, lang_sample
-
-DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "speakleash"
 
 TEXTS = [
     "Ala ma kota, a kot ma Alę. Wczoraj w Krakowie padał deszcz i wszyscy siedzieli w domu.",
@@ -67,19 +63,7 @@ def langdetect_probabilities(lid: LanguageId, text: str, seed: int) -> np.ndarra
 
 def demo_samples(per_file: int) -> list[str]:
     """Language samples of the first well-formed texts of each bundled demo file."""
-    out = []
-    for path in sorted(DEMO.glob("*.jsonl.zst")):
-        raw = zstandard.ZstdDecompressor().stream_reader(path.open("rb")).read()
-        texts = []
-        for line in raw.split(b"\n"):
-            try:  # the demo holds a few malformed lines on purpose
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
-                texts.append(lang_sample(obj["text"], 2000))
-        out += texts[:per_file]
-    return out
+    return [lang_sample(t, 2000) for t in demo_texts(per_file)]
 
 
 def assert_equal_bits(ours: np.ndarray | None, theirs: np.ndarray | None, text: str) -> None:

@@ -3,14 +3,13 @@ dicts, float bits included), against from-scratch definitions, and on the demo t
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
-import zstandard
+from demo_texts import demo_texts
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +20,6 @@ from corpus.textstats import TOKEN_RE, char_classes, text_stats, text_stats_batc
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the reference sits beside this file
 import textstats_reference as reference
 
-DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "speakleash"
 
 # Stop words that can and cannot be tokens: with a space, empty, with "_", an astral
 # character, a lone surrogate.
@@ -95,17 +93,7 @@ def test_batches_equal_reference_and_one_by_one(texts):
 
 
 def test_demo_texts_equal_reference():
-    texts = []
-    for path in sorted(DEMO.glob("*.jsonl.zst")):
-        with open(path, "rb") as f:
-            raw = zstandard.ZstdDecompressor().stream_reader(f).read()
-        for line in raw.split(b"\n"):
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
-                texts.append(obj["text"])
+    texts = demo_texts()
     assert len(texts) > 500
     stopwords = frozenset(FINEWEB2_STOPWORDS)
     for i in range(0, len(texts), 300):
