@@ -174,14 +174,11 @@ class SignalComputer:
 
 def signals_table(ids: list[str], rows: list[dict[str, Any]]) -> pa.Table:
     """The quality part of a clean part: `id` plus one column per signal, row for row."""
-    columns = {"id": ids}
-    for s in SIGNALS:
-        columns[s.name] = [r[s.name] for r in rows]
-    return pa.table(columns, schema=SIGNAL_SCHEMA)
+    return signals_table_from_columns(ids, {s.name: [r[s.name] for r in rows] for s in SIGNALS})
 
 
 def signals_table_from_columns(ids: list[str], columns: dict[str, np.ndarray | list]) -> pa.Table:
-    """`signals_table` from `SignalComputer.columns`."""
+    """`signals_table` from `SignalComputer.columns` (what the quality stage writes)."""
     return pa.table({"id": ids, **{s.name: columns[s.name] for s in SIGNALS}}, schema=SIGNAL_SCHEMA)
 
 

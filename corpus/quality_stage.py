@@ -24,7 +24,6 @@ from corpus.quality import (
     SignalComputer,
     Thresholds,
     decide_table,
-    signals_table,
     signals_table_from_columns,
 )
 from corpus.stage import Phase, StageContext, StageError, StageSpec
@@ -78,7 +77,7 @@ def run(ctx: StageContext, task: dict) -> dict:
         cols = batch.to_pydict()
         signals = computer.columns([t or "" for t in cols["text"]], [m or "{}" for m in cols["meta"]])
         tables.append(signals_table_from_columns(cols["id"], signals))
-    table = pa.concat_tables(tables).combine_chunks() if tables else signals_table([], [])
+    table = pa.concat_tables(tables).combine_chunks() if tables else SIGNAL_SCHEMA.empty_table()
     write_table(ctx.dir / task["source"] / task["part"], table)
     return summarise(table)
 
