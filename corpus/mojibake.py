@@ -364,41 +364,21 @@ def needs_ftfy(line: str) -> bool:
     return _ftfy_gate_re().search(line) is not None
 
 
-def _line_starts(text: str, pattern: re.Pattern) -> set[int]:
-    """Start offsets of the lines (split on "\\n") where `pattern`, which cannot match across
-    a line break, matches."""
-    starts = set()
-    m = pattern.search(text)
-    while m is not None:
-        starts.add(text.rfind("\n", 0, m.start()) + 1)
-        end = text.find("\n", m.end())
-        if end < 0:
-            break
-        m = pattern.search(text, end + 1)
-    return starts
-
-
 def _ftfy_where_needed(text: str) -> str:
     """ftfy on the lines `needs_ftfy` picks, the others as they are.
 
     ftfy fixes a text line by line (each line is its own segment, and with `unescape_html` off
     nothing carries over between lines), so this equals `ftfy.fix_text(text)`.
     """
-    # Find the lines to fix from the gate's matches in the whole text, not by testing every
-    # line: one search per such line (after a hit, the search resumes at the next line; a
-    # Cyrillic line has a hit at every character).
-    starts = sorted(_line_starts(text, _ftfy_gate_re()))
-    if not starts:
+    # The gate's matches in the whole text find the lines to fix without testing every line
+    # (the gate cannot match across a line break; a Cyrillic line has a hit at every character).
+    picked = sorted(matching_lines(text, _ftfy_gate_re()))
+    if not picked:
         return text
-    ends = [len(text) if (end := text.find("\n", start)) < 0 else end for start in starts]
-    fixed = _ftfy_lines([text[s:e] for s, e in zip(starts, ends)])
-    pieces, pos = [], 0
-    for start, end, line in zip(starts, ends, fixed):
-        pieces.append(text[pos:start])
-        pieces.append(line)
-        pos = end
-    pieces.append(text[pos:])
-    return "".join(pieces)
+    lines = text.split("\n")
+    for i, line in zip(picked, _ftfy_lines([lines[i] for i in picked])):
+        lines[i] = line
+    return "\n".join(lines)
 
 
 # The fixers ftfy's `fix_and_explain` runs after `fix_encoding`, in its order (ftfy 6; a test
