@@ -34,9 +34,12 @@ os.environ.setdefault("KUZNIA_PROGRESS", "0")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from corpus.clean import CleanConfig, clean_text
+from corpus.clean.config import CleanConfig
+from corpus.clean.rules import clean_text
 from corpus.polish import FINEWEB2_STOPWORDS
-from corpus.quality import QualityConfig, SignalComputer, Thresholds
+from corpus.quality.config import QualityConfig
+from corpus.quality.signals import SignalComputer
+from corpus.select.thresholds import Thresholds
 from corpus.sources.jsonl import iter_lines, parse_lm_line
 from corpus.sources.records import BadLine, meta_json
 

@@ -172,9 +172,10 @@ def run_accuracy(n_families: int, dedup: dict, seed: int = 0) -> None:
     from datasketch import MinHash, MinHashLSH
 
     from corpus.dedup.stage import SPEC
-    from corpus.parts import write_docs
-    from corpus.stage import run_stage, write_json_atomic
     from flows.config import PipelineConfig
+    from kuznia.driver import run_stage
+    from kuznia.files import write_json_atomic
+    from kuznia.parts import write_docs
 
     docs, _ = families(n_families, seed)
     ids = [f"speakleash.bench/{i + 1:09d}" for i in range(len(docs))]
@@ -331,7 +332,7 @@ def write_synthetic_parts(root: Path, n_docs: int, bands: int, part_docs: int, s
     import pyarrow as pa
 
     from corpus.dedup.store import SIGNATURES, band_column
-    from corpus.parts import part_name, write_table
+    from kuznia.parts import part_name, write_table
 
     rng = np.random.default_rng(seed)
     # 5% of docs are duplicates of an earlier doc: exact copies or sharing a random set of bands.

@@ -37,8 +37,9 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from corpus.parts import list_parts, part_name, read_table, write_docs  # noqa: E402
-from corpus.stage import read_json, run_stage, write_json_atomic  # noqa: E402
+from kuznia.parts import list_parts, part_name, read_table, write_docs  # noqa: E402
+from kuznia.driver import run_stage  # noqa: E402
+from kuznia.files import read_json, write_json_atomic
 from flows.config import PipelineConfig  # noqa: E402
 
 PART_DOCS = 2000
@@ -78,7 +79,7 @@ def config(args) -> PipelineConfig:
 
 
 def _train_in_child(work_dir: str, vocab: int, queue) -> None:
-    from tokenizer.train import SPEC
+    from tokenizer.stage import TOKENIZER as SPEC
 
     args = argparse.Namespace(vocab=vocab)
     t0 = time.perf_counter()
@@ -92,8 +93,11 @@ def bench_training(work_dir: Path, vocab: int) -> None:
     queue = ctx.Queue()
     proc = ctx.Process(target=_train_in_child, args=(str(work_dir), vocab, queue))
     proc.start()
+    proc.join()  # the child puts one small tuple: no risk of a full pipe
+    if proc.exitcode != 0 or queue.empty():
+        raise SystemExit(f"tokenizer training failed in its process (exit code {proc.exitcode}); "
+                         "its traceback is above")
     seconds, expected, peak, fert = queue.get()
-    proc.join()
     print(f"tokenizer training: {seconds:.1f}s, peak RSS {peak:,.0f} MB (estimate printed before "
           f"training: {expected:,} MB); held-out tokens/word {fert['tokens_per_word']}, "
           f"chars/token {fert['chars_per_token']}")
@@ -125,7 +129,7 @@ def bench_encode_batch(tok, texts: list[str], batch: int, fast: bool) -> Clock:
 
 
 def bench_stage(work_dir: Path, args) -> Clock:
-    from tokenizer.tokens import SPEC
+    from tokenizer.stage import TOKENS as SPEC
 
     with Clock() as c:
         run_stage(SPEC, config(args), work_dir, force=True, log=lambda _: None)

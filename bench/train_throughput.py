@@ -28,11 +28,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.config import PRESETS, ModelArgs, flops_per_token
+from model.config import PRESETS, ModelArgs
+from model.flops import flops_per_token
 from model.hf import hf_config
 from model.llama import Llama
-from train.loop import param_groups, peak_flops
 from train.recompute import apply_activation_checkpointing, causal_lm_loss
+from train.trainer import param_groups, peak_flops
 
 
 @dataclass

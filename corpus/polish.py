@@ -31,8 +31,3 @@ TERMINAL_PUNCTUATION = ".!?…"
 
 # Closing quotes and brackets that may follow the terminal punctuation of a line: `koniec.”`
 CLOSING_MARKS = "”\"'’»)]"
-
-
-def has_polish_letters(text: str) -> bool:
-    """True if `text` holds at least one Polish diacritic letter (ą, ć, ę, ł, ń, ó, ś, ź, ż)."""
-    return any(c in POLISH_LETTERS for c in text)

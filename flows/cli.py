@@ -11,10 +11,14 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from corpus.stage import StageError, run_stage, stage_status
 from flows.config import DEFAULT_CONFIG, ConfigError, PipelineConfig, load_config
-from flows.runners import local_mapper
-from flows.stages import STAGES, spec
+from flows.reporting import refresh_report
+from kuznia import registry
+from kuznia.driver import run_stage
+from kuznia.manifest import stage_status
+from kuznia.mappers import local_mapper
+from kuznia.registry import UnknownStage
+from kuznia.stage import StageError, load_spec
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True)
@@ -66,7 +70,7 @@ def run(
     ensure_api()
     try:
         results = pipeline(config=config, work_dir=work_dir, stages=stages, force=force, overrides=overrides)
-    except (StageError, ConfigError) as e:
+    except (StageError, ConfigError, UnknownStage) as e:
         _fail(e)
     for r in results:
         console.print(f"{r['stage']:>10}  {'up to date' if r['skipped'] else 'ran'}")
@@ -74,7 +78,7 @@ def run(
 
 @app.command()
 def stage(
-    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(STAGES)}")],
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(registry.NAMES)}")],
     config: ConfigOpt = DEFAULT_CONFIG,
     work_dir: WorkDirOpt = None,
     source: Annotated[Optional[str], typer.Option(help="Only this source's tasks (e.g. `wikipedia`).")] = None,
@@ -84,12 +88,15 @@ def stage(
     """Run one stage in this process (a local process pool for its tasks), without Prefect."""
     cfg = _load(config, work_dir, _overrides(set_))
     try:
-        s = spec(name)
-        mapper = local_mapper(s, cfg)
-        run_stage(s, cfg, Path(cfg.work_dir), force=force, source=source, mapper=mapper,
-                  log=lambda m: console.print(m, highlight=False))
-    except StageError as e:
+        s = load_spec(registry.info(name).name)
+        workers = cfg.runner.n_workers()
+        mapper = local_mapper(s, cfg.runner.kind, workers, s.io_workers(cfg) if s.io_workers else None)
+        result = run_stage(s, cfg, Path(cfg.work_dir), force=force, source=source, mapper=mapper,
+                           workers=workers, log=lambda m: console.print(m, highlight=False))
+    except (StageError, UnknownStage) as e:
         _fail(e)
+    if s.info.refreshes_report and not result.skipped and result.manifest:
+        refresh_report(cfg, Path(cfg.work_dir), lambda m: console.print(f"[yellow]{m}[/yellow]"))
 
 
 @app.command()
@@ -101,9 +108,9 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None) -> N
     for col in ("stage", "state", "counts", "outputs"):
         table.add_column(col)
     colors = {"done": "green", "stale": "yellow", "missing": "red"}
-    for name in STAGES:
+    for name in registry.NAMES:
         try:
-            state, m = stage_status(spec(name), cfg, wd)
+            state, m = stage_status(load_spec(name), cfg, wd)
         except StageError as e:
             state, m = f"error: {e}", None
         counts = _summary_counts((m or {}).get("counts", {}))
@@ -117,11 +124,12 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None) -> N
 @app.command()
 def report(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None) -> None:
     """(Re)build the corpus quality report (HTML + JSON) from whatever stages have run."""
-    from corpus.report import build_report, load_report_json
+    from corpus.report.build import build_report
+    from corpus.report.summary import load_report_json
 
     cfg = _load(config, work_dir)
     try:
-        html = build_report(Path(cfg.work_dir), cfg)
+        html = build_report(Path(cfg.work_dir), cfg.corpus, cfg.name)
     except StageError as e:
         _fail(e)
     for line in load_report_json(cfg.work_dir).get("missing", []):
@@ -136,7 +144,7 @@ def model_info(
     context: Annotated[Optional[int], typer.Option(help="Context length (default: the preset's).")] = None,
 ) -> None:
     """Parameters, FLOPs per token and the estimated training memory of a preset."""
-    from model.config import describe
+    from model.flops import describe
 
     try:
         typer.echo(describe(preset, micro_batch=micro_batch, context=context))

@@ -14,12 +14,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from corpus.config_base import Section
-from corpus.clean import CleanConfig
-from corpus.corpus import CorpusConfig
+from corpus.clean.config import CleanConfig
 from corpus.dedup.config import DedupConfig
-from corpus.quality import QualityConfig
+from corpus.quality.config import QualityConfig
+from corpus.select.config import CorpusConfig
 from corpus.sources.config import DocsConfig, FetchConfig
+from kuznia.config import Section
 from model.config import ModelSection
 from tokenizer.config import TokenizerConfig, TokensConfig
 from train.config import ExportConfig, TrainConfig
@@ -141,8 +141,3 @@ def load_config(
     except ValidationError as e:
         raise ConfigError(format_errors(e, str(path))) from None
     return cfg
-
-
-def dump_config(cfg: PipelineConfig) -> str:
-    """The resolved config as YAML (written into stage folders and checkpoints)."""
-    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

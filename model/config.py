@@ -1,18 +1,18 @@
-"""Model shapes: presets by name, the `model:` config section, and what a shape costs.
+"""Model shapes: presets by name and the `model:` config section.
 
 `ModelArgs` is the resolved shape the LLaMA module is built from; `ModelSection` is what a
 config file says (a preset plus optional overrides). The vocabulary size normally comes from
 the tokenizer, so a preset's `vocab_size` is only a default for `kuznia model-info` and the
-benchmark. `describe()` is what `kuznia model-info PRESET` prints: parameters, FLOPs per token
-and an estimate of the training memory of one micro batch.
+benchmark. What a shape costs (parameters, FLOPs, memory, MFU) is in `model/flops.py`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields, replace
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, field_validator
+
+from kuznia.config import Section
 
 
 @dataclass(frozen=True)
@@ -70,11 +70,8 @@ PRESETS: dict[str, ModelArgs] = {
 }
 
 
-class ModelSection(BaseModel):
+class ModelSection(Section):
     """Which model to train: a preset and optional overrides of its shape."""
-
-    # The same settings as corpus.config_base.Section, repeated: model/ imports nothing of ours.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
 
     preset: str = "demo"
     """A preset name: apt3-1b, demo or tiny (`kuznia model-info PRESET` shows each)."""
@@ -89,6 +86,13 @@ class ModelSection(BaseModel):
     rope_theta: float | None = Field(None, gt=0)
     norm_eps: float | None = Field(None, gt=0)
     init_std: float | None = Field(None, gt=0)
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, v: str) -> str:
+        if v not in PRESETS:
+            raise ValueError(f"unknown model preset {v!r}; choose one of: {', '.join(PRESETS)}")
+        return v
 
 
 def preset_args(name: str) -> ModelArgs:
@@ -120,89 +124,3 @@ def resolve_model_args(section: ModelSection, tokenizer_vocab_size: int | None =
         return replace(args, vocab_size=vocab, **overrides)
     except ValueError as e:
         raise ValueError(f"model preset {section.preset!r} with overrides {overrides}: {e}") from None
-
-
-# --------------------------------------------------------------------------- costs
-
-
-def count_parameters(args: ModelArgs) -> int:
-    """All parameters, from the shape: embeddings, blocks, final norm and the untied head."""
-    d, i, v = args.d_model, args.intermediate_size, args.vocab_size
-    per_layer = 4 * d * d + 3 * d * i + 2 * d  # q,k,v,o; gate,up,down; two RMSNorm weights
-    return v * d + args.n_layers * per_layer + d + v * d
-
-
-def count_non_embedding_parameters(args: ModelArgs) -> int:
-    """Parameters less the input embedding table (a lookup, no FLOPs); the head is a matmul."""
-    return count_parameters(args) - args.vocab_size * args.d_model
-
-
-def flops_per_token(args: ModelArgs, context_tokens: int | None = None) -> int:
-    """Training FLOPs per token: 6·N_non-embedding + 12·L·d·T (forward + backward, PaLM's MFU)."""
-    t = context_tokens or args.context_tokens
-    return 6 * count_non_embedding_parameters(args) + 12 * args.n_layers * args.d_model * t
-
-
-def estimate_training_memory(args: ModelArgs, micro_batch: int = 1, context_tokens: int | None = None,
-                             dtype: str = "bfloat16") -> dict[str, int]:
-    """Bytes for fp32 weights, fp32 grads, AdamW state and an activation estimate.
-
-    Activations: what autograd keeps per token and layer with fused (SDPA) attention: the fp32
-    residual input twice, the norm outputs, q/k/v before and after RoPE, the attention output
-    (about 24·d values at 16-bit compute) and gate, up, SiLU and their product (8·i), plus
-    the logits (16-bit), their fp32 copy for the loss and its gradient. Doubled for fp32 compute.
-    """
-    n = count_parameters(args)
-    t = context_tokens or args.context_tokens
-    tokens = micro_batch * t
-    scale = 1 if dtype in ("bfloat16", "float16") else 2
-    per_token_layer = (24 * args.d_model + 8 * args.intermediate_size) * scale
-    logits = (2 * scale + 8) * args.vocab_size * tokens
-    return {
-        "weights": 4 * n,
-        "gradients": 4 * n,
-        "optimizer": 8 * n,
-        "activations": per_token_layer * args.n_layers * tokens + logits,
-    }
-
-
-def _fmt_int(n: int) -> str:
-    return f"{n:,}"
-
-
-def _gib(b: float) -> str:
-    return f"{b / 2**30:.2f} GiB"
-
-
-def describe(preset: str | ModelArgs, micro_batch: int = 1, context: int | None = None,
-             dtype: str = "bfloat16") -> str:
-    """A human-readable summary of a model shape (what `kuznia model-info PRESET` prints)."""
-    args = preset_args(preset) if isinstance(preset, str) else preset
-    name = preset if isinstance(preset, str) else "custom"
-    t = context or args.context_tokens
-    n = count_parameters(args)
-    mem = estimate_training_memory(args, micro_batch, t, dtype)
-    fpt = flops_per_token(args, t)
-    lines = [
-        (f"model {name}: {args.n_layers} layers, d_model {args.d_model}, {args.n_heads} heads x "
-         f"{args.head_dim}, intermediate {args.intermediate_size}, vocab {args.vocab_size}, "
-         f"context {args.context_tokens}, RoPE theta {args.rope_theta:g}, RMSNorm eps {args.norm_eps:g}"),
-        f"parameters:              {_fmt_int(n)} ({n / 1e6:.1f} M)",
-        f"non-embedding params:    {_fmt_int(count_non_embedding_parameters(args))}",
-        f"FLOPs per token (train): {fpt / 1e9:.3f} GFLOP  (6*N_non-emb + 12*L*d*T, T={t})",
-        f"training memory, micro batch {micro_batch} x {t} tokens, {dtype} compute (estimate):",
-        f"  weights fp32   {_gib(mem['weights'])}",
-        f"  gradients fp32 {_gib(mem['gradients'])}",
-        f"  AdamW state    {_gib(mem['optimizer'])}",
-        f"  activations    {_gib(mem['activations'])}",
-        f"  total          {_gib(sum(mem.values()))}",
-    ]
-    return "\n".join(lines)
-
-
-def mfu(tokens_per_second: float, args: ModelArgs, peak_flops: float | None,
-        context_tokens: int | None = None) -> float | None:
-    """Model FLOPs utilisation against a device's dense peak (None when the peak is unknown)."""
-    if not peak_flops or not math.isfinite(tokens_per_second):
-        return None
-    return tokens_per_second * flops_per_token(args, context_tokens) / peak_flops

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -20,7 +21,6 @@ from model.config import ModelArgs
 from model.llama import Llama
 
 WEIGHTS = "model.safetensors"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -29,7 +29,9 @@ def special_token_ids(tokenizer_dir: Path) -> dict[str, int | None]:
 
     Falls back to the names our tokenizer uses (`<s>`, `</s>`, `<pad>`, `<unk>`).
     """
-    from tokenizers import Tokenizer  # the fast tokenizer library; no transformers import needed
+    from tokenizers import (
+        Tokenizer,  # the fast tokenizer library; no transformers import needed
+    )
 
     tokenizer_dir = Path(tokenizer_dir)
     tok_path = tokenizer_dir / "tokenizer.json"
@@ -103,8 +105,10 @@ def args_from_hf_config(cfg: dict) -> ModelArgs:
     )
 
 
-def save_hf(model: Llama, out_dir: Path, tokenizer_dir: Path, *, dtype: str = "float32") -> list[Path]:
-    """Write `out_dir` as a `LlamaForCausalLM` + tokenizer folder; returns the files written.
+def save_hf(model: Llama, out_dir: Path, tokenizer_dir: Path, tokenizer_files: Sequence[str], *,
+            dtype: str = "float32") -> list[Path]:
+    """Write `out_dir` as a `LlamaForCausalLM` folder with the tokenizer's `tokenizer_files`
+    (names in `tokenizer_dir`, given by the tokenizer's owner); returns the files written.
 
     Everything is written into a temp folder that replaces `out_dir` at the end, so a crash
     never leaves half an export behind.
@@ -126,9 +130,10 @@ def save_hf(model: Llama, out_dir: Path, tokenizer_dir: Path, *, dtype: str = "f
         cfg.save_pretrained(tmp)
         GenerationConfig(bos_token_id=ids["bos"], eos_token_id=ids["eos"], pad_token_id=ids["pad"]
                          ).save_pretrained(tmp)
-        for name in TOKENIZER_FILES:
-            if (tokenizer_dir / name).exists():
-                shutil.copy2(tokenizer_dir / name, tmp / name)
+        for name in tokenizer_files:
+            if not (tokenizer_dir / name).exists():
+                raise FileNotFoundError(f"{tokenizer_dir / name} is missing; run `kuznia stage tokenizer`")
+            shutil.copy2(tokenizer_dir / name, tmp / name)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)

@@ -18,9 +18,17 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+from tokenizers import (
+    AddedToken,
+    Regex,
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+)
 
-from corpus.stage import atomic_path, write_json_atomic
+from kuznia.files import atomic_path, write_json_atomic
 
 # A word with the space before it; one digit; a run of other symbols; whitespace (the last
 # whitespace char before a word is left to the word, as in GPT-2).
@@ -96,7 +104,7 @@ def special_ids(tok: Tokenizer, special_tokens: list[str]) -> dict[str, int]:
     return {n: tok.token_to_id(special_tokens[i]) for i, n in enumerate(names)}
 
 
-def save_hf(tok: Tokenizer, out_dir: Path, special_tokens: list[str]) -> list[Path]:
+def save_tokenizer(tok: Tokenizer, out_dir: Path, special_tokens: list[str]) -> list[Path]:
     """Save `tokenizer.json`, `tokenizer_config.json` and `special_tokens_map.json`.
 
     `PreTrainedTokenizerFast.from_pretrained(out_dir)` and `AutoTokenizer.from_pretrained(out_dir)`

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from corpus.config_base import Section
+from kuznia.config import Section
 
 # Ids 0-3 have fixed roles (unk, bos, eos, pad); 4-7 are reserved. We reserve a ChatML pair for
 # chat fine-tuning and two plain slots: fill-in-the-middle needs three sentinels, which would not

@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import xxhash
 
-from corpus.parts import list_parts, list_sources
+from kuznia.parts import list_parts, list_sources
 
 READ_FACTOR = 8  # read this many times the sample's bytes, so each row group gives 1/8 of its docs
 _TWO_64 = float(1 << 64)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import xxhash
 
-from corpus.stage import atomic_path
+from kuznia.files import atomic_path, save_npy
 
 MAGIC = "kuznia-tokens"
 FORMAT_VERSION = 1
@@ -59,13 +59,6 @@ def _paths(prefix: Path) -> tuple[Path, Path, Path]:
         prefix.with_name(prefix.name + ".idx.npy"),
         prefix.with_name(prefix.name + ".json"),
     )
-
-
-def save_npy(path: Path, array: np.ndarray) -> None:
-    """`np.save` atomically (temp name, then rename)."""
-    # np.save on a file object: given a name it would append ".npy" to our temp name.
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, array, allow_pickle=False)
 
 
 def _check_vocab_size(vocab_size: int, where: str) -> None:

@@ -1,4 +1,5 @@
-"""The tokens stage: every corpus document encoded, EOS after each, into train and val shards.
+"""The tokens stage's phases: every corpus document encoded, EOS after each, into train and val
+shards (the spec is in `tokenizer/stage.py`).
 
 Two phases, so that encoding runs in parallel over parts and documents still end up shuffled
 across all shards:
@@ -31,13 +32,14 @@ from pathlib import Path
 import numpy as np
 import xxhash
 
-from corpus.parts import iter_batches, list_parts
-from corpus.stage import Phase, StageContext, StageError, StageSpec
+from kuznia.files import save_npy
+from kuznia.parts import iter_batches, list_parts
+from kuznia.stage import StageContext, StageError
 from tokenizer.bpe import load_tokenizer
 from tokenizer.fertility import encode_ids
+from tokenizer.learn import read_tokenizer_manifest
 from tokenizer.sample import corpus_row_groups, unit_hash
-from tokenizer.shards import Shard, list_shards, open_shard, save_npy, tokenizer_hash, write_shard
-from tokenizer.train import read_tokenizer_manifest
+from tokenizer.shards import Shard, list_shards, open_shard, tokenizer_hash, write_shard
 
 SPLITS = ("train", "val")
 WORK = "_work"
@@ -103,7 +105,7 @@ def plan_encode(ctx: StageContext) -> list[dict]:
 def _limit_threads(ctx: StageContext) -> None:
     """In a pool worker, give tokenizers' thread pool this worker's share of the cores."""
     if multiprocessing.parent_process() is not None and "RAYON_NUM_THREADS" not in os.environ:
-        share = max(1, (os.cpu_count() or 1) // ctx.cfg.runner.n_workers())
+        share = max(1, (os.cpu_count() or 1) // ctx.workers)
         os.environ["RAYON_NUM_THREADS"] = str(share)
 
 
@@ -369,13 +371,3 @@ def open_split(work_dir: Path, split: str) -> list[Shard]:
     if not prefixes:
         raise StageError(f"{work_dir / 'tokens' / split} holds no shards; run `kuznia stage tokens`")
     return [open_shard(p, vocab_size=vocab, tokenizer_hash=want_hash) for p in prefixes]
-
-
-SPEC = StageSpec(
-    name="tokens",
-    ref="tokenizer.tokens:SPEC",
-    upstream=("corpus", "tokenizer"),
-    config_keys=("tokens",),
-    phases=[Phase("encode", plan_encode, run_encode), Phase("write", plan_write, run_write)],
-    finish=finish,
-)

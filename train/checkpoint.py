@@ -5,6 +5,10 @@ A checkpoint folder holds `model.pt` (fp32 state dict), `optimizer.pt` (AdamW st
 position, the model shape, the resolved train config), then `COMPLETE` (the sentinel, listing
 every file's size). A folder counts only with its sentinel, so a crash mid-save is never
 resumed; `latest` names the newest complete one. Everything loads with `weights_only=True`.
+
+`CheckpointManager` owns the stateful parts of a run (model, optimizer, data loader, RNG) and
+saves or restores them together; `prepare_resume` settles `train.resume` before anything is
+built; `resolve_checkpoint` and `load_model` find and load a checkpoint for export and sampling.
 """
 
 from __future__ import annotations
@@ -13,13 +17,16 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from corpus.stage import atomic_path
+from kuznia.files import atomic_path
+from model.config import ModelArgs
+from model.llama import Llama
 
 SENTINEL = "COMPLETE"
 LATEST = "latest"
@@ -210,4 +217,100 @@ def resolve_resume(root: Path, resume: str) -> Path | None:
                               f"or one of {[p.name for _, p in list_checkpoints(root)]}")
     read_meta(path)
     return path
+
+
+def resolve_checkpoint(path: Path, step: int | None = None) -> Path:
+    """A `step-NNNNNNN` folder from itself or from a checkpoints folder (`step`, else the newest)."""
+    path = Path(path)
+    if is_complete(path):
+        return path
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist: give a step-NNNNNNN folder or a checkpoints folder")
+    found = dict(list_checkpoints(path))
+    if step is not None:
+        if step not in found:
+            raise CheckpointError(f"no complete checkpoint for step {step} under {path}; "
+                                  f"there are steps {sorted(found)}")
+        return found[step]
+    newest = latest_checkpoint(path)
+    if newest is None:
+        raise CheckpointError(f"{path} holds no complete checkpoint (step-NNNNNNN with its COMPLETE "
+                              "sentinel); run `kuznia stage train` first")
+    return newest
+
+
+def load_model(checkpoint: Path, device: str | torch.device = "cpu") -> tuple[Llama, dict]:
+    """Our model (fp32) and the meta record from a checkpoint folder or a checkpoints folder."""
+    path = resolve_checkpoint(checkpoint)
+    meta = read_meta(path)
+    try:
+        args = ModelArgs.from_dict(meta["model"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"checkpoint {path}/meta.json has no usable model shape ({e})") from e
+    state = load_pt(path / "model.pt", device)
+    with torch.device(device):
+        model = Llama(args)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint {path}/model.pt does not fit the shape in its meta.json: {e}") from e
+    return model.eval(), meta
+
+
+def prepare_resume(root: Path, resume: str, *, run_files: tuple[str, ...] = (),
+                   log: Callable[[str], None] = print) -> Path | None:
+    """Settle `train.resume` before a run is built: refuse a bad explicit path, drop the folders a
+    crash mid-save left, start over on `no` (deleting the checkpoints and `run_files`), and
+    return the checkpoint to resume from (None: a fresh start)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    if resume not in ("auto", "no"):  # an explicit path: refuse a bad one before any cleanup
+        resolve_resume(root, resume)
+    for p in remove_incomplete(root):
+        log(f"removed incomplete checkpoint {p} (a save was interrupted)")
+    if resume == "no":
+        old = list_checkpoints(root)
+        if old:
+            log(f"train.resume=no: deleting {len(old)} checkpoint(s) under {root}")
+        for _, p in old:
+            shutil.rmtree(p)
+        for name in (LATEST, *run_files):
+            (root / name).unlink(missing_ok=True)
+    return resolve_resume(root, resume)
+
+
+class CheckpointManager:
+    """The stateful parts of a run and its checkpoints folder: saves and restores them together.
+
+    `loader` is anything with `state_dict()` / `load_state_dict(state, where=...)` (the data
+    position); the RNG streams are torch's global ones.
+    """
+
+    def __init__(self, root: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                 loader: Any, keep: int | None = None):
+        self.root, self.model, self.optimizer, self.loader, self.keep = Path(root), model, optimizer, loader, keep
+
+    def save(self, step: int, meta: dict[str, Any]) -> Path:
+        """Write `step-NNNNNNN/` with every stateful part and `meta` (plus the data position)."""
+        return save_checkpoint(self.root, step, model=self.model, optimizer=self.optimizer,
+                               meta={**meta, "data": self.loader.state_dict()}, keep=self.keep)
+
+    def restore(self, path: Path, *, device: torch.device, model_args: dict,
+                tokenizer_hash: str | None) -> dict:
+        """Load a checkpoint into the parts (after checking it fits); returns its meta."""
+        ckpt = load_checkpoint(path, map_location=device)
+        check_model_compatible(path, ckpt.meta.get("model", {}), model_args)
+        if tokenizer_hash and ckpt.meta.get("tokenizer_hash") not in (None, tokenizer_hash):
+            raise CheckpointError(f"checkpoint {path} was trained on tokens of tokenizer "
+                                  f"{ckpt.meta['tokenizer_hash'][:12]}…, the shards now come from "
+                                  f"{tokenizer_hash[:12]}…; start over with `train.resume=no`")
+        self.model.load_state_dict(ckpt.model_state)
+        self.optimizer.load_state_dict(ckpt.optimizer_state)
+        self.loader.load_state_dict(ckpt.meta["data"], where=f"checkpoint {path}")
+        set_rng_state(ckpt.rng)
+        return ckpt.meta
+
+    def at_step(self, step: int) -> Path | None:
+        """The complete checkpoint of `step`, if there is one."""
+        return dict(list_checkpoints(self.root)).get(step)
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from corpus.config_base import Section
+from kuznia.config import Section
 
 
 class TrainConfig(Section):

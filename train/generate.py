@@ -13,7 +13,7 @@ import torch
 
 from model.hf import load_hf, special_token_ids
 from model.llama import Llama
-from train.export import load_model
+from train.checkpoint import load_model
 
 
 def load_source(source_path: Path, tokenizer_dir: Path | None = None, device: str = "cpu"

@@ -1,7 +1,7 @@
-"""The `train` stage: token shards in, `checkpoints/` out, under the stage contract.
+"""The `train` stage (token shards in, `checkpoints/` out) and the `export` stage's spec.
 
-One phase with one task (one GPU). The stage keeps its checkpoints when the config changes
-(`wipe_on_change=False`): the next run resumes from them, and resume itself refuses a
+Train is one phase with one task (one GPU). The stage keeps its checkpoints when the config changes
+(`keep_outputs=True`): the next run resumes from them, and resume itself refuses a
 checkpoint of another model shape or other data with an error saying what differs. A run
 stopped by SIGTERM/SIGINT saves, then fails its task with `TrainingInterrupted`, so no manifest
 claims the stage is done and the next `kuznia stage train` continues from the saved step.
@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from corpus.stage import MANIFEST, Phase, StageContext, StageError, StageSpec, file_checksum, read_json
+from kuznia import registry
+from kuznia.files import file_checksum, read_json
+from kuznia.stage import MANIFEST, Phase, StageContext, StageError, StageSpec
+from train import export
 from train.checkpoint import latest_checkpoint
-from train.loop import METRICS, train
+from train.metrics import METRICS
+from train.trainer import train
 
 
 class TrainingInterrupted(StageError):
@@ -91,12 +95,18 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     }
 
 
-SPEC = StageSpec(
-    name="train",
-    ref="train.stage:SPEC",
-    upstream=("tokens",),
-    config_keys=("model", "train"),
+TRAIN = StageSpec(
+    info=registry.info("train"),
+    config_keys=("model", "train", "seed"),
     phases=[Phase("train", plan, run)],
     finish=finish,
-    wipe_on_change=False,
+    # Checkpoints are kept when the config changes: resume checks them against the new one.
+    keep_outputs=True,
+)
+
+EXPORT = StageSpec(
+    info=registry.info("export"),
+    config_keys=("export",),
+    phases=[Phase("export", export.plan, export.run)],
+    finish=export.finish,
 )

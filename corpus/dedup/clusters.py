@@ -83,7 +83,7 @@ def cluster_table(cd: ClusterDocs, ids: pa.Array, sources: list[str], source_cod
 
 
 @dataclass
-class SourceStats:
+class ClusterSourceStats:
     """Per-source duplicate counts and the cross-source overlap of clusters."""
 
     docs_in_clusters: dict[str, int] = field(default_factory=dict)
@@ -93,9 +93,9 @@ class SourceStats:
     overlap: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def source_stats(cd: ClusterDocs, sources: list[str], source_code: np.ndarray) -> SourceStats:
+def source_stats(cd: ClusterDocs, sources: list[str], source_code: np.ndarray) -> ClusterSourceStats:
     """Count clustered docs per source and clusters spanning each pair of sources."""
-    stats = SourceStats()
+    stats = ClusterSourceStats()
     if not len(cd.docs):
         return stats
     codes = source_code.astype(np.int64)

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from corpus.config_base import Section
+from kuznia.config import Section
 
 
 class DedupConfig(Section):

@@ -29,8 +29,8 @@ import pyarrow.parquet as pq
 
 from corpus.dedup.lsh import Buckets, Similar
 from corpus.dedup.shingles import shingle_batch
-from corpus.parts import iter_batches, list_parts, write_table
-from corpus.stage import StageError
+from kuznia.parts import iter_batches, list_parts, write_table
+from kuznia.stage import StageError
 
 BUCKETS = "buckets"
 SHINGLES = "shingles"

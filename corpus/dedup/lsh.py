@@ -17,8 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
-from corpus.dedup.minhash import value_dtype
-
 COMPARE_CHUNK = 65536  # pair comparisons per numpy step (bounds the gathered signature rows)
 
 
@@ -169,8 +167,3 @@ class SignatureLookup:
             return ok
 
         return similar
-
-
-def signature_width(num_perm: int, scheme: str) -> int:
-    """Bytes per stored signature."""
-    return num_perm * np.dtype(value_dtype(scheme)).itemsize

@@ -17,8 +17,6 @@ Documents are numbered in (source, part, row) order; only the clusters table hol
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,22 +48,16 @@ from corpus.dedup.store import (
     band_column,
     fixed_binary_to_numpy,
 )
-from corpus.parts import iter_batches, list_parts, write_table
-from corpus.stage import Phase, StageContext, StageSpec
+from kuznia import registry
+from kuznia.counts import Counts
+from kuznia.parts import iter_batches, list_parts, write_table
+from kuznia.progress import progress
+from kuznia.stage import Phase, StageContext, StageSpec
 
 PAIRS = "pairs"
 CLUSTERS = "clusters.parquet"
 PAIRS_SCHEMA = pa.schema([pa.field("a", pa.int32(), nullable=False),
                           pa.field("b", pa.int32(), nullable=False)])
-
-
-def _progress(it, total: int | None, desc: str):
-    """A tqdm bar on a terminal; nothing when piped or when KUZNIA_PROGRESS=0 (tests)."""
-    if os.environ.get("KUZNIA_PROGRESS") == "0" or not sys.stderr.isatty():
-        return it
-    from tqdm import tqdm
-
-    return tqdm(it, total=total, desc=desc, leave=False)
 
 
 # --------------------------------------------------------------------------- signatures
@@ -134,18 +126,15 @@ def run_signatures(ctx: StageContext, task: dict) -> dict:
     cfg = ctx.cfg.dedup
     src = ctx.upstream_dir("clean") / task["part"]
     tables = [signature_table(ids, texts, cfg)
-              for ids, texts in _progress(text_batches(src, cfg.batch_chars), None, task["id"])]
+              for ids, texts in progress(text_batches(src, cfg.batch_chars), desc=task["id"])]
     bands, _ = cfg.lsh_params()
     table = (pa.concat_tables(tables) if tables
              else signature_schema(cfg.num_perm, cfg.scheme, bands).empty_table())
     write_table(ctx.dir / SIGNATURES / task["part"], table)
     words = table.column("words").to_numpy()
-    return {
-        "source": task["source"],
-        "docs": table.num_rows,
-        "empty_docs": int((words == 0).sum()),
-        "chars": int(table.column("chars").to_numpy().sum()),
-    }
+    return {"source": task["source"], "counts": Counts(
+        docs=table.num_rows, empty_docs=int((words == 0).sum()),
+        chars=int(table.column("chars").to_numpy().sum()))}
 
 
 # --------------------------------------------------------------------------- bands
@@ -234,11 +223,11 @@ def run_bands(ctx: StageContext, task: dict) -> dict:
         bk = distinct_buckets(found)
         write_buckets(ctx.dir / BUCKETS / f"{task['id']}.parquet", bk)
         counts["candidate_buckets"] = bk.n_buckets
-        return counts
+        return {"counts": counts}
     else:
         a, b, counts = band_pairs(parts, task["bands"], ctx.cfg.dedup)
     write_pairs(ctx.dir / PAIRS / f"{task['id']}.parquet", a, b)
-    return counts
+    return {"counts": counts}
 
 
 # --------------------------------------------------------------------------- exact verification
@@ -256,10 +245,11 @@ def run_shingles(ctx: StageContext, task: dict) -> dict:
     docs = candidate_docs(ctx.dir, lo, hi)
     src = ctx.upstream_dir("clean") / task["part"]
     texts = candidate_texts(src, (docs - lo).astype(np.int64), cfg.batch_chars)
-    table = shingle_table(docs, _progress(texts, None, task["id"]), cfg)
+    table = shingle_table(docs, progress(texts, desc=task["id"]), cfg)
     write_shingles(ctx.dir / SHINGLES / task["part"], table)
-    return {"source": task["source"], "shingled_docs": table.num_rows,
-            "shingled_hashes": int(table.column("count").to_numpy().sum()) if table.num_rows else 0}
+    return {"source": task["source"], "counts": Counts(
+        shingled_docs=table.num_rows,
+        shingled_hashes=int(table.column("count").to_numpy().sum()) if table.num_rows else 0)}
 
 
 def plan_verify(ctx: StageContext) -> list[dict]:
@@ -282,8 +272,8 @@ def run_verify(ctx: StageContext, task: dict) -> dict:
     v = verify(bk, sets.at_least(cfg.min_verified_jaccard()), cfg.verify_max_rounds)
     a, b = unique_pairs([v.a], [v.b])
     write_pairs(ctx.dir / PAIRS / f"{task['id']}.parquet", a, b)
-    return {"compared_pairs": v.compared, "rejected_pairs": v.rejected,
-            "unlinked_docs": v.unlinked, "verified_pairs": len(a)}
+    return {"counts": Counts(compared_pairs=v.compared, rejected_pairs=v.rejected,
+                             unlinked_docs=v.unlinked, verified_pairs=len(a))}
 
 
 # --------------------------------------------------------------------------- clusters
@@ -347,24 +337,12 @@ def run_clusters(ctx: StageContext, task: dict) -> dict:
 def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     cfg = ctx.cfg.dedup
     bands, rows = cfg.lsh_params()
-    sig_recs = records["signatures"]
-    counts = {
-        "docs": sum(r["docs"] for r in sig_recs),
-        "empty_docs": sum(r["empty_docs"] for r in sig_recs),
-        "chars": sum(r["chars"] for r in sig_recs),
-    }
-    for phase in ("bands", "shingles", "verify"):
-        for r in records.get(phase, []):
-            for k, v in r.items():
-                if isinstance(v, int) and k not in ("seconds",):
-                    counts[k] = counts.get(k, 0) + v
+    counts = Counts.total(r["counts"] for phase in ("signatures", "bands", "shingles", "verify")
+                          for r in records.get(phase, []))
     cl = records["clusters"][0]
-    counts.update(cl["counts"])
-    per_source: dict[str, dict] = {}
-    for r in sig_recs:
-        s = per_source.setdefault(r["source"], {"docs": 0, "empty_docs": 0})
-        s["docs"] += r["docs"]
-        s["empty_docs"] += r["empty_docs"]
+    counts = counts + cl["counts"]
+    per_source = {s: {"docs": c["docs"], "empty_docs": c["empty_docs"]}
+                  for s, c in Counts.by(records["signatures"], "source").items()}
     for s, v in per_source.items():
         v["docs_in_clusters"] = cl["docs_in_clusters"].get(s, 0)
         v["clusters"] = cl["clusters_touching"].get(s, 0)
@@ -379,9 +357,7 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
 
 
 SPEC = StageSpec(
-    name="dedup",
-    ref="corpus.dedup.stage:SPEC",
-    upstream=("clean",),
+    info=registry.info("dedup"),
     config_keys=("dedup",),
     phases=[
         Phase("signatures", plan_signatures, run_signatures),

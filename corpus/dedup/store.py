@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus.parts import list_parts
+from kuznia.parts import list_parts
 
 SIGNATURES = "signatures"
 MAX_DOCS = 2**31 - 1  # doc indices are int32

@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 from pathlib import Path
 
 from corpus.sources import local, speakleash, wikipedia
-from corpus.sources.records import Doc, Malformed, PartWriter, Skipped, SourceStats, merge_stats
-from corpus.stage import Phase, StageContext, StageError, StageSpec, read_manifest
+from corpus.sources.records import (
+    Doc,
+    Malformed,
+    PartWriter,
+    ReadLog,
+    Skipped,
+    merge_problems,
+)
+from kuznia.counts import Counts
+from kuznia.manifest import read_manifest
+from kuznia.stage import StageContext, StageError
 
 
 def _fetch_sources(ctx: StageContext) -> dict[str, dict]:
@@ -76,7 +84,7 @@ def plan(ctx: StageContext) -> list[dict]:
 # --------------------------------------------------------------------------- run
 
 
-def _write(items, writer: PartWriter, stats: SourceStats, lines_per_part: int | None) -> None:
+def _write(items, writer: PartWriter, stats: ReadLog, lines_per_part: int | None) -> None:
     """Feed `Doc | Malformed | Skipped` items to the writer and the counters.
 
     With `lines_per_part`, line `n` goes to part `(n-1) // lines_per_part`, so a part's name
@@ -101,7 +109,7 @@ def run(ctx: StageContext, task: dict) -> dict:
     """Parse one task's share of a source into parts; returns its counters and problems."""
     source, kind = task["source"], task["kind"]
     out = ctx.dir / source
-    stats = SourceStats(source)
+    stats = ReadLog(source)
     dcfg = ctx.cfg.docs
     raw = ctx.upstream_dir("fetch")
     if kind == "speakleash":
@@ -133,31 +141,16 @@ def run(ctx: StageContext, task: dict) -> dict:
 
 def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     """Total and per-source counts, every listed problem, and the parts per source."""
-    by_source: dict[str, list[dict]] = {}
-    for r in records["parse"]:
-        by_source.setdefault(r["source"], []).append(r)
-    counts: dict[str, dict] = {}
+    recs = records["parse"]
+    by_source = Counts.by(recs, "source")
     errors: list[dict] = []
     not_listed: dict[str, int] = {}
-    total: Counter = Counter()
-    for source, recs in sorted(by_source.items()):
-        merged = merge_stats(source, recs)
-        counts[source] = merged["counts"]
-        total.update(merged["counts"])
-        errors.extend(merged["problems"])
-        if merged["problems_not_listed"]:
-            not_listed[source] = merged["problems_not_listed"]
+    for source in by_source:
+        listed, more = merge_problems([r for r in recs if r["source"] == source])
+        errors.extend(listed)
+        if more:
+            not_listed[source] = more
+    parts = {s: [p for r in recs if r["source"] == s for p in r["parts"]] for s in by_source}
     # Totals flat (what `kuznia status` shows), each source's counts under "sources".
-    counts = {**dict(sorted(total.items())), "sources": counts}
-    parts = {s: [p for r in recs for p in r["parts"]] for s, recs in sorted(by_source.items())}
+    counts = {**Counts.total(by_source.values()).sorted(), "sources": {s: c.sorted() for s, c in by_source.items()}}
     return {"counts": counts, "errors": errors, "errors_not_listed": not_listed, "parts": parts}
-
-
-SPEC = StageSpec(
-    name="docs",
-    ref="corpus.sources.docs:SPEC",
-    upstream=("fetch",),
-    config_keys=("docs",),
-    phases=[Phase("parse", plan, run)],
-    finish=finish,
-)

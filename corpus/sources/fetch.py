@@ -7,7 +7,7 @@ its own task with a message naming the URL; the other tasks finish and are kept,
 fetches only what is missing. A Speakleash index that cannot be read, or a name in it that is
 not a safe file name, becomes a task that fails with that message (the rest still runs).
 
-The stage keeps `raw/` when its config changes (`wipe_on_change=False`): selecting one more
+The stage keeps `raw/` when its config changes (`keep_outputs=True`): selecting one more
 dataset must not download 285 GB again. Files already there are verified and skipped, and
 only the sources of the current config are listed in the manifest, which is what `docs` reads.
 """
@@ -25,7 +25,8 @@ from corpus.sources.download import (
     fetch_bytes,
     join_url,
 )
-from corpus.stage import Phase, StageContext, StageSpec, atomic_path, file_checksum
+from kuznia.files import atomic_path, file_checksum
+from kuznia.stage import StageConfig, StageContext
 
 
 class FetchError(RuntimeError):
@@ -167,28 +168,15 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     return {"counts": counts, "sources": dict(sorted(sources.items())), "outputs": outputs}
 
 
-def io_workers(cfg) -> int:
+def io_workers(cfg: StageConfig) -> int:
     """Downloads wait on the network, not the CPU: `fetch.concurrency` threads run them."""
     return cfg.fetch.concurrency
 
 
-def local_inputs(cfg) -> dict:
+def local_inputs(cfg: StageConfig) -> dict:
     """The local sources' file inventories (path, size, mtime): editing a file re-runs fetch."""
     out = {}
     for src in cfg.fetch.local:
         root = Path(src.path)
         out[src.name] = local.inventory(root) if root.exists() else None
     return out
-
-
-SPEC = StageSpec(
-    name="fetch",
-    ref="corpus.sources.fetch:SPEC",
-    upstream=(),
-    config_keys=("fetch",),
-    phases=[Phase("fetch", plan, run)],
-    finish=finish,
-    wipe_on_change=False,
-    io_workers=io_workers,
-    inputs=local_inputs,
-)

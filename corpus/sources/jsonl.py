@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+
 import zstandard
 
 from corpus.sources.records import BadLine

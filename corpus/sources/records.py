@@ -3,8 +3,9 @@
 Every reader (Speakleash, Wikipedia, local files) yields a stream of three kinds of item:
 `Doc` (a document to keep), `Malformed` (a line or file that is not a document, with where
 and why) and `Skipped` (a well-formed record that is not a document by rule, e.g. a wiki
-redirect). `SourceStats` turns that stream into counters and a capped list of problems with
-their locations; `PartWriter` turns the documents into `part-NNNNN.parquet` files of about
+redirect). `ReadLog` turns that stream into counters (`documents`, `characters`, and every
+record left out as `dropped_<reason>`, malformed ones as `dropped_malformed_<reason>`) and a
+capped list of problems with their locations; `PartWriter` turns the documents into `part-NNNNN.parquet` files of about
 `part_bytes` text bytes each.
 """
 
@@ -15,7 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus.parts import part_name, write_docs
+from kuznia.counts import dropped
+from kuznia.parts import part_name, write_docs
 
 MAX_LISTED_PROBLEMS = 1000  # per source (and per task); all of them are still counted
 
@@ -64,7 +66,7 @@ def meta_json(meta: dict) -> str:
 
 
 @dataclass
-class SourceStats:
+class ReadLog:
     """Counters of one source (or one task of it) and the first problems with their locations."""
 
     source: str
@@ -86,33 +88,23 @@ class SourceStats:
 
     def malformed(self, m: Malformed) -> None:
         self.counts["malformed"] += 1
-        self.counts[f"malformed_{m.reason}"] += 1
+        self.counts[dropped(f"malformed_{m.reason}")] += 1
         self.problem(m.reason, m.location, m.line, m.detail)
 
     def skipped(self, s: Skipped) -> None:
-        self.counts[f"dropped_{s.reason}"] += 1
+        self.counts[dropped(s.reason)] += 1
 
     def to_record(self) -> dict:
         return {"counts": dict(sorted(self.counts.items())), "problems": self.problems,
                 "n_problems": self.n_problems}
 
 
-def merge_stats(source: str, records: list[dict]) -> dict:
-    """Add up the per-task records of one source (in task order) into one source's record."""
-    counts: Counter = Counter()
-    problems: list[dict] = []
-    n_problems = 0
-    for r in records:
-        counts.update(r["counts"])
-        problems.extend(r["problems"])
-        n_problems += r["n_problems"]
+def merge_problems(records: list[dict]) -> tuple[list[dict], int]:
+    """The listed problems of one source's task records (in task order, capped at
+    `MAX_LISTED_PROBLEMS`) and how many more there were."""
+    problems = [p for r in records for p in r["problems"]]
     listed = problems[:MAX_LISTED_PROBLEMS]
-    return {
-        "source": source,
-        "counts": dict(sorted(counts.items())),
-        "problems": listed,
-        "problems_not_listed": n_problems - len(listed),
-    }
+    return listed, sum(r["n_problems"] for r in records) - len(listed)
 
 
 class PartWriter:
@@ -123,7 +115,7 @@ class PartWriter:
     """
 
     def __init__(self, folder: Path, source: str, *, part_bytes: int | None, first_part: int = 0,
-                 max_doc_chars: int, stats: SourceStats):
+                 max_doc_chars: int, stats: ReadLog):
         self.folder, self.source, self.part_bytes = folder, source, part_bytes
         self.max_doc_chars, self.stats = max_doc_chars, stats
         self.next_part = first_part
@@ -134,11 +126,11 @@ class PartWriter:
     def add(self, doc: Doc) -> None:
         """Keep a document, or count it as `dropped_empty` / `dropped_too_long` with its location."""
         if not doc.text.strip():
-            self.stats.counts["dropped_empty"] += 1
+            self.stats.counts[dropped("empty")] += 1
             self.stats.problem("empty", doc.location, doc.line, doc_id=doc.id)
             return
         if len(doc.text) > self.max_doc_chars:
-            self.stats.counts["dropped_too_long"] += 1
+            self.stats.counts[dropped("too_long")] += 1
             self.stats.problem("too_long", doc.location, doc.line, f"{len(doc.text)} characters",
                                doc.id)
             return

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from corpus.stage import MANIFEST, STAGE_DIRS
+from kuznia.registry import folder
+from kuznia.stage import MANIFEST
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_STAGES = ["fetch", "docs", "clean", "quality", "dedup", "corpus", "tokenizer", "tokens"]
@@ -56,7 +57,7 @@ def kuznia(args: list[str], tmp: Path, *, timeout: float = 600, check: bool = Tr
 
 
 def manifest(wd: Path, stage: str) -> dict:
-    return json.loads((wd / STAGE_DIRS[stage] / MANIFEST).read_text("utf-8"))
+    return json.loads((wd / folder(stage) / MANIFEST).read_text("utf-8"))
 
 
 def outputs(wd: Path, stage: str) -> dict[str, tuple[int, str]]:
@@ -66,7 +67,7 @@ def outputs(wd: Path, stage: str) -> dict[str, tuple[int, str]]:
 
 def data_files(wd: Path, stage: str) -> dict[str, bytes]:
     """Every part / shard file of a stage (not bookkeeping, not reports), path -> bytes."""
-    d = wd / STAGE_DIRS[stage]
+    d = wd / folder(stage)
     return {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*"))
             if p.is_file() and not any(s.startswith("_") for s in p.relative_to(d).parts)
             and "reports" not in p.relative_to(d).parts}

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from e2e_support import KUZNIA, ROOT, data_files, e2e_config, kuznia, kuznia_env
 
-from corpus.stage import MANIFEST, STAGE_DIRS, TASKS
+from kuznia.registry import folder
+from kuznia.stage import MANIFEST, TASKS
 
 pytestmark = pytest.mark.slow
 CRASH_STAGE = "quality"  # many tasks (one per docs part), each a second or so
@@ -30,7 +31,7 @@ def test_sigkill_mid_stage_then_rerun_is_identical_and_resumes(reference, tmp_pa
     args = ["run", "--config", str(cfg), "--work-dir", str(wd), "--stages", "fetch-tokens"]
     proc = subprocess.Popen([*KUZNIA, *args], cwd=ROOT, env=kuznia_env(tmp_path / "prefect-home"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    stage_dir = wd / STAGE_DIRS[CRASH_STAGE]
+    stage_dir = wd / folder(CRASH_STAGE)
     deadline = time.monotonic() + 300
     try:
         while time.monotonic() < deadline and proc.poll() is None:

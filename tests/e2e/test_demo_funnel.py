@@ -14,9 +14,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from corpus.stage import MANIFEST, run_stage, serial_mapper
 from flows.config import load_config
-from flows.stages import spec
+from kuznia.driver import run_stage
+from kuznia.mappers import serial_mapper
+from kuznia.stage import MANIFEST, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = ROOT / "data" / "demo" / "labels.jsonl"
@@ -43,7 +44,7 @@ def demo(tmp_path_factory) -> Path:
     try:
         cfg = load_config(ROOT / "configs" / "demo.yaml", work_dir=wd)
         for name in ("fetch", "docs", "clean", "quality", "dedup", "corpus"):
-            run_stage(spec(name), cfg, wd, mapper=serial_mapper, log=lambda m: None)
+            run_stage(load_spec(name), cfg, wd, mapper=serial_mapper, log=lambda m: None)
     finally:
         os.chdir(old)
     return wd

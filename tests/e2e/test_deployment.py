@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from e2e_support import ROOT, kuznia_env
 
-from corpus.stage import MANIFEST
+from kuznia.stage import MANIFEST
 
 pytestmark = pytest.mark.slow
 PREFECT = str(Path(sys.executable).parent / "prefect")

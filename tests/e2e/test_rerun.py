@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from e2e_support import e2e_config, kuznia, manifest
 
-from corpus.stage import MANIFEST, STAGE_DIRS
+from kuznia.registry import folder
+from kuznia.stage import MANIFEST
 
 pytestmark = pytest.mark.slow
 UPSTREAM = ["fetch", "docs", "clean", "quality", "dedup"]
@@ -15,12 +16,12 @@ DOWNSTREAM = ["corpus", "tokenizer", "tokens"]
 
 def test_threshold_change_reruns_only_selection_and_downstream(reference, copy_of, tmp_path):
     wd = copy_of(reference)
-    before = {s: (wd / STAGE_DIRS[s] / MANIFEST).stat().st_mtime_ns for s in UPSTREAM + DOWNSTREAM}
+    before = {s: (wd / folder(s) / MANIFEST).stat().st_mtime_ns for s in UPSTREAM + DOWNSTREAM}
     fps = {s: manifest(wd, s)["fingerprint"] for s in UPSTREAM + DOWNSTREAM}
     cfg = e2e_config(tmp_path / "config.yaml", **{"corpus.thresholds.min_chars": 1500})
     proc = kuznia(["run", "--config", str(cfg), "--work-dir", str(wd), "--stages", "fetch-tokens"], tmp_path)
     for s in UPSTREAM:
-        assert (wd / STAGE_DIRS[s] / MANIFEST).stat().st_mtime_ns == before[s], f"{s} was re-run"
+        assert (wd / folder(s) / MANIFEST).stat().st_mtime_ns == before[s], f"{s} was re-run"
         assert manifest(wd, s)["fingerprint"] == fps[s]
         assert f"[{s}] up to date" in proc.stdout + proc.stderr
     for s in DOWNSTREAM:

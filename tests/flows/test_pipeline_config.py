@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from flows.config import ConfigError, load_config
-from flows.stages import STAGES, parse_stages
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,9 +55,6 @@ def test_missing_file_and_bad_yaml(tmp_path: Path):
         load_config(_write(tmp_path, "a: [\n"))
 
 
-def test_parse_stages_lists_and_ranges():
-    assert parse_stages(None) == STAGES
-    assert parse_stages("quality,clean") == ["clean", "quality"]
-    assert parse_stages("clean-corpus") == ["clean", "quality", "dedup", "corpus"]
-    with pytest.raises(Exception, match="unknown stage 'cleen'"):
-        parse_stages("cleen")
+def test_unknown_model_preset_fails_at_load(tmp_path: Path):
+    with pytest.raises(ConfigError, match="model.preset: .*unknown model preset 'huge'; choose one of: apt3-1b"):
+        load_config(_write(tmp_path, "model: {preset: huge}\n"))

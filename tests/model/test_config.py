@@ -5,16 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.config import (
-    PRESETS,
-    ModelArgs,
-    ModelSection,
+from model.config import PRESETS, ModelArgs, ModelSection, resolve_model_args
+from model.flops import (
     count_non_embedding_parameters,
     count_parameters,
     describe,
     estimate_training_memory,
     flops_per_token,
-    resolve_model_args,
 )
 from model.llama import Llama
 

@@ -16,7 +16,7 @@ if str(Path(__file__).parent) not in sys.path:
 
 from tokenizer_fixtures import make_config, write_corpus  # noqa: E402
 
-from corpus.stage import run_stage  # noqa: E402
+from kuznia.driver import run_stage  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ def corpus_dir(tmp_path_factory) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory, corpus_dir) -> tuple[Path, dict]:
     """A work dir with the corpus and a trained tokenizer stage (read-only for tests)."""
-    from tokenizer.train import SPEC
+    from tokenizer.stage import TOKENIZER as SPEC
 
     wd = tmp_path_factory.mktemp("trained")
     shutil.copytree(corpus_dir[0] / "corpus", wd / "corpus")

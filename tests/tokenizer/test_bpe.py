@@ -21,7 +21,7 @@ from tokenizer.bpe import (
 )
 from tokenizer.config import DEFAULT_SPECIAL_TOKENS, TokenizerConfig
 from tokenizer.fertility import encode_ids
-from tokenizer.train import read_tokenizer_manifest
+from tokenizer.learn import read_tokenizer_manifest
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def test_config_refuses_a_vocabulary_without_room_for_merges():
 
 
 def test_without_byte_fallback_unknown_characters_become_unk(corpus_dir):
-    from tokenizer.train import train_tokenizer
+    from tokenizer.learn import train_tokenizer
 
     texts = [t for docs in corpus_dir[1].values() for _, t in docs]
     cfg = TokenizerConfig(vocab_size=500, alphabet_size=60, byte_fallback=False)

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 from tokenizer_fixtures import copy_stages, make_config
 
-from corpus.stage import read_json, run_stage
+from kuznia.driver import run_stage
+from kuznia.files import read_json
 from tokenizer.bpe import load_tokenizer
 from tokenizer.sample import unit_hash
 from tokenizer.shards import ShardFormatError, list_shards, open_shard
-from tokenizer.tokens import SPEC, encode_documents, open_split, order_key
-from tokenizer.train import SPEC as TOKENIZER_SPEC
+from tokenizer.stage import TOKENIZER as TOKENIZER_SPEC
+from tokenizer.stage import TOKENS as SPEC
+from tokenizer.tokens import encode_documents, open_split, order_key
 
 QUIET = {"log": lambda _: None}
 
@@ -93,7 +95,7 @@ def test_rerun_with_other_batching_is_byte_identical(tokens, tmp_path):
 
 
 def test_rerun_in_worker_processes_is_byte_identical(tokens, tmp_path):
-    from flows.runners import process_mapper
+    from kuznia.mappers import process_mapper
 
     wd, _, _ = tokens
     other = copy_stages(wd, tmp_path, "corpus", "tokenizer")
@@ -140,7 +142,7 @@ def test_encode_documents_appends_eos_after_each(trained):
 
 
 def test_tokens_needs_the_tokenizer_stage(trained, tmp_path):
-    from corpus.stage import StageError
+    from kuznia.stage import StageError
 
     wd = copy_stages(trained[0], tmp_path, "corpus")
     with pytest.raises(StageError, match="run `kuznia stage tokenizer` first"):

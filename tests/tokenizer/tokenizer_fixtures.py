@@ -9,11 +9,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from config_sections import sections
 from polish_text import PolishText
 
-from corpus.parts import part_name, write_docs
-from corpus.stage import write_json_atomic
-from flows.config import PipelineConfig
+from kuznia.files import write_json_atomic
+from kuznia.parts import part_name, write_docs
 
 VOCAB = 1000
 # Characters planted in a few documents: rarer than the alphabet cut-off, so spelled in bytes.
@@ -55,16 +55,15 @@ def write_corpus(work_dir: Path) -> dict[str, list[tuple[str, str]]]:
     return docs
 
 
-def make_config(**sections) -> PipelineConfig:
+def make_config(**given) -> dict:
     base = {
-        "runner": {"kind": "serial"},
         "tokenizer": {"vocab_size": VOCAB, "alphabet_size": 60, "sample_bytes": 10**9,
                       "heldout_fraction": 0.1},
         "tokens": {"shard_tokens": 20_000, "val_fraction": 0.1, "bucket_tokens": 30_000},
     }
-    for k, v in sections.items():
+    for k, v in given.items():
         base[k] = {**base.get(k, {}), **v}
-    return PipelineConfig.model_validate(base)
+    return sections(**base)
 
 
 def copy_stages(src: Path, dst: Path, *stages: str) -> Path:

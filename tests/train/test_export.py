@@ -6,14 +6,15 @@ import json
 
 import pytest
 import torch
+from config_sections import sections
 
-from corpus.stage import TaskError, run_stage
-from flows.config import PipelineConfig
-from train.checkpoint import list_checkpoints
-from train.export import SPEC as EXPORT_SPEC
-from train.export import export_checkpoint, load_model
+from kuznia.driver import run_stage
+from kuznia.stage import TaskError
+from train.checkpoint import list_checkpoints, load_model
+from train.export import export_checkpoint
 from train.generate import generate, sample_next
-from train.stage import SPEC as TRAIN_SPEC
+from train.stage import EXPORT as EXPORT_SPEC
+from train.stage import TRAIN as TRAIN_SPEC
 
 TRAIN = {"micro_batch_size": 2, "grad_accum_steps": 1, "max_steps": 30, "warmup_steps": 3, "lr": 1e-2,
          "min_lr": 1e-3, "device": "cpu", "dtype": "float32", "eval_every_steps": 15, "eval_batches": 2,
@@ -21,8 +22,7 @@ TRAIN = {"micro_batch_size": 2, "grad_accum_steps": 1, "max_steps": 30, "warmup_
 
 
 def _cfg(work, **export):
-    return PipelineConfig.model_validate({"work_dir": str(work), "seed": 3, "model": {"preset": "tiny"},
-                                          "train": TRAIN, "export": {"dtype": "float32", **export}})
+    return sections(seed=3, model={"preset": "tiny"}, train=TRAIN, export={"dtype": "float32", **export})
 
 
 @pytest.fixture

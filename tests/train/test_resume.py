@@ -17,7 +17,7 @@ from train_fixtures import HASH, VOCAB, tiny_model, tiny_train
 
 from model.config import ModelSection
 from train.checkpoint import CheckpointError, list_checkpoints
-from train.loop import train
+from train.trainer import train
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,7 +77,7 @@ def _script(tmp_path: Path, body: str) -> Path:
         from pathlib import Path
         sys.path[:0] = [{str(ROOT)!r}, {str(Path(__file__).parent)!r}]
         from train_fixtures import HASH, VOCAB, tiny_model, tiny_train
-        from train.loop import train
+        from train.trainer import train
         tokens_dir, ckpt, marker = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     """) + textwrap.dedent(body))
     return script

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from corpus.parts import part_name, write_docs
-from corpus.stage import write_json_atomic
-from flows.config import PipelineConfig
+from corpus.dedup.config import DedupConfig
+from kuznia.files import write_json_atomic
+from kuznia.parts import part_name, write_docs
 
 
 def make_clean(work: Path, sources: dict[str, list[list[tuple[str, str]]]]) -> Path:
@@ -29,5 +29,5 @@ def make_clean(work: Path, sources: dict[str, list[list[tuple[str, str]]]]) -> P
     return clean
 
 
-def dedup_config(**dedup) -> PipelineConfig:
-    return PipelineConfig.model_validate({"dedup": dedup})
+def dedup_config(**dedup) -> dict:
+    return {"dedup": DedupConfig.model_validate(dedup)}

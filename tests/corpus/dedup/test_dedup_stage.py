@@ -9,7 +9,9 @@ import pytest
 from dedup_fixtures import dedup_config, make_clean
 
 from corpus.dedup.stage import SPEC
-from corpus.stage import collect_outputs, run_stage
+from kuznia.driver import run_stage
+from kuznia.manifest import collect_outputs
+from kuznia.stage import run_task
 
 BASE = ("Na wstępie trzeba zaznaczyć, że trening modelu wymaga minimum kilka razy więcej zasobów "
         "niż późniejsze jego używanie. W uproszczeniu można przyjąć, że jest to minimum około "
@@ -63,8 +65,8 @@ def test_rerun_is_skipped_and_outputs_are_byte_identical_across_runners(tmp_path
     again = run_stage(SPEC, dedup_config(), tmp_path, log=lambda m: None)
     assert again.skipped
     with ProcessPoolExecutor(2) as pool:
-        def mapper(fn, argslist):
-            return list(pool.map(fn, *zip(*argslist)))
+        def mapper(calls):
+            return list(pool.map(run_task, calls))
         forced = run_stage(SPEC, dedup_config(), tmp_path, force=True, mapper=mapper,
                            log=lambda m: None)
     assert not forced.skipped
@@ -86,4 +88,4 @@ def test_every_verify_mode_agrees_on_clear_cases(tmp_path, verify):
 def test_config_rejects_bands_beyond_num_perm():
     with pytest.raises(Exception, match="exceeds `dedup.num_perm`"):
         dedup_config(num_perm=64, bands=14, rows=8)
-    assert dedup_config(num_perm=112, bands=None, rows=None).dedup.lsh_params() == (9, 12)
+    assert dedup_config(num_perm=112, bands=None, rows=None)["dedup"].lsh_params() == (9, 12)

@@ -9,38 +9,16 @@ Runs only once data/demo has been built.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pyarrow.parquet as pq
 from dedup_fixtures import dedup_config, make_clean
 
 from corpus.dedup.stage import SPEC
-from corpus.sources import speakleash, wikipedia
-from corpus.sources.records import Doc
-from corpus.stage import run_stage
-
-DEMO = Path(__file__).resolve().parents[3] / "data" / "demo"
-LABELS = DEMO / "labels.jsonl"
+from kuznia.driver import run_stage
 
 
-def demo_docs() -> dict[str, str]:
-    """Every document of the demo mirror, parsed by the docs stage's own readers."""
-    docs = {}
-    for f in sorted(DEMO.rglob("*.jsonl.zst")):
-        for d in speakleash.iter_docs(f, f.name[: -len(".jsonl.zst")]):
-            if isinstance(d, Doc):
-                docs[d.id] = d.text
-    for f in sorted(DEMO.rglob("*pages-articles.xml.bz2")):
-        for d in wikipedia.iter_docs(f):
-            if isinstance(d, Doc):
-                docs[d.id] = d.text
-    return docs
-
-
-def test_demo_planted_duplicates_are_found(tmp_path):
-    docs = demo_docs()
-    labels = [json.loads(line) for line in LABELS.read_text("utf-8").splitlines() if line.strip()]
+def test_demo_planted_duplicates_are_found(tmp_path, demo):
+    docs = {i: d.text for i, d in demo.docs.items()}
+    labels = list(demo.labels.values())
     by_source: dict[str, list[tuple[str, str]]] = {}
     for i in sorted(docs):
         by_source.setdefault(i.split("/")[0], []).append((i, docs[i]))

@@ -14,7 +14,8 @@ from corpus.dedup.exact import ShingleSets, ShingleStore, shingle_table, split_b
 from corpus.dedup.lsh import Buckets
 from corpus.dedup.shingles import shingle_hash, shingles
 from corpus.dedup.stage import SPEC, signature_table
-from corpus.stage import collect_outputs, run_stage
+from kuznia.driver import run_stage
+from kuznia.manifest import collect_outputs
 
 VOCAB = ["dom", "kot", "pies", "las", "rzeka", "góra", "miasto", "droga", "szkoła", "okno",
          "drzewo", "słońce", "woda", "chleb", "łąka", "żółw", "źrebię", "ćma", "ściana", "mąka"]
@@ -61,7 +62,7 @@ def test_shingle_sets_give_the_exact_jaccard_of_the_shingle_sets():
 
 def test_shingle_table_holds_each_docs_sorted_unique_shingle_hashes():
     texts = ["ala ma kota ala ma kota ala ma kota", "", "jeden dwa", "ala ma kota ala ma kota ala ma"]
-    cfg = dedup_config().dedup
+    cfg = dedup_config()["dedup"]
     t = shingle_table(np.array([4, 5, 6, 9], np.int32), iter([texts[:2], texts[2:]]), cfg)
     want = [sorted({shingle_hash(s) for s in shingles(x)}) for x in texts]
     assert [len(w) for w in want] == [3, 0, 1, 3]  # repeats of a shingle count once
@@ -87,7 +88,7 @@ def test_exact_verification_rejects_a_pair_the_estimate_accepts(tmp_path):
     orig = random_doc(rng, 100)
     var = edit(rng, orig, 3)
     small = {"num_perm": 16, "bands": 4, "rows": 4}
-    cfg = dedup_config(**small).dedup
+    cfg = dedup_config(**small)["dedup"]
     t = signature_table(["a", "b"], [orig, var], cfg)
     sig = np.frombuffer(b"".join(t.column("sig").to_pylist()), np.uint32).reshape(2, 16)
     assert (sig[0] == sig[1]).mean() == 0.875

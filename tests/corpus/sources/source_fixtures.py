@@ -206,8 +206,8 @@ def deep_merge(a: dict, b: dict) -> dict:
 
 
 def stage_config(srv: MirrorServer, overrides: dict | None = None):
-    """A pipeline config fetching everything from `srv`, with fast retries."""
-    from flows.config import PipelineConfig
+    """Config sections fetching everything from `srv`, with fast retries."""
+    from config_sections import sections
 
     base = {
         "fetch": {
@@ -216,4 +216,4 @@ def stage_config(srv: MirrorServer, overrides: dict | None = None):
             "retries": 2, "backoff_s": 0.01, "timeout_s": 5, "concurrency": 3,
         },
     }
-    return PipelineConfig.model_validate(deep_merge(base, overrides or {}))
+    return sections(**deep_merge(base, overrides or {}))

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from source_fixtures import MirrorServer, stage_config
 
-from corpus.sources import docs, fetch
-from corpus.stage import run_stage, thread_mapper
+from corpus.sources.stage import DOCS, FETCH
+from kuznia.driver import run_stage
+from kuznia.mappers import thread_mapper
 
 DEMO = Path(__file__).resolve().parents[3] / "data" / "demo"
 MALFORMED_REASONS = {"invalid_json", "invalid_utf8", "not_object", "no_text", "bad_meta", "empty_line"}
@@ -35,8 +36,8 @@ def test_demo_mirror_over_http_counts_every_planted_malformed_line(tmp_path):
     try:
         cfg = stage_config(srv, {"docs": {"part_bytes": 1 << 20}})
         work = tmp_path / "work"
-        f = run_stage(fetch.SPEC, cfg, work, mapper=thread_mapper(4), log=lambda _: None)
-        m = run_stage(docs.SPEC, cfg, work, log=lambda _: None).manifest
+        f = run_stage(FETCH, cfg, work, mapper=thread_mapper(4), log=lambda _: None)
+        m = run_stage(DOCS, cfg, work, log=lambda _: None).manifest
     finally:
         srv.shutdown()
         srv.server_close()

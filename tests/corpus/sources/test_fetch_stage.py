@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 from source_fixtures import build_mirror, stage_config
 
-from corpus.sources.fetch import SPEC
-from corpus.stage import MANIFEST, TaskError, read_json, run_stage, thread_mapper
+from corpus.sources.stage import FETCH as SPEC
+from kuznia.driver import run_stage
+from kuznia.files import read_json
+from kuznia.mappers import thread_mapper
+from kuznia.stage import MANIFEST, TaskError
 
 REPO = Path(__file__).resolve().parents[3]
 BETA = "speakleash/beta.jsonl.zst"
@@ -20,7 +23,7 @@ BETA = "speakleash/beta.jsonl.zst"
 
 def fetch(cfg, work_dir, **kw):
     logs: list[str] = []
-    res = run_stage(SPEC, cfg, work_dir, mapper=thread_mapper(cfg.fetch.concurrency), log=logs.append, **kw)
+    res = run_stage(SPEC, cfg, work_dir, mapper=thread_mapper(cfg["fetch"].concurrency), log=logs.append, **kw)
     return res, logs
 
 
@@ -139,11 +142,12 @@ def test_killed_fetch_finishes_without_fetching_finished_files_again(served, tmp
     work = tmp_path / "work"
     slow = stage_config(served, {"fetch": {"concurrency": 1, "timeout_s": 60,
                                            "wikipedia": {"enabled": False}}})
-    script = ("import json, sys\nfrom flows.config import PipelineConfig\n"
-              "from corpus.stage import run_stage, thread_mapper\nfrom corpus.sources.fetch import SPEC\n"
-              "cfg = PipelineConfig.model_validate(json.loads(sys.argv[1]))\n"
+    script = ("import json, sys\nfrom corpus.sources.config import FetchConfig\n"
+              "from kuznia.driver import run_stage\nfrom kuznia.mappers import thread_mapper\n"
+              "from corpus.sources.stage import FETCH as SPEC\n"
+              "cfg = {'fetch': FetchConfig.model_validate(json.loads(sys.argv[1]))}\n"
               "run_stage(SPEC, cfg, sys.argv[2], mapper=thread_mapper(1))\n")
-    proc = subprocess.Popen([sys.executable, "-c", script, json.dumps(slow.model_dump(mode="json")),
+    proc = subprocess.Popen([sys.executable, "-c", script, json.dumps(slow["fetch"].model_dump(mode="json")),
                              str(work)], cwd=REPO, env={"PYTHONPATH": str(REPO), "KUZNIA_PROGRESS": "0"})
     part = work / "raw" / (BETA + ".part")
     deadline = time.monotonic() + 60

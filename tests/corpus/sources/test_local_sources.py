@@ -9,9 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from corpus.clean import CleanConfig, clean_text
+from corpus.clean.config import CleanConfig
+from corpus.clean.rules import clean_text
 from corpus.sources import local
-from corpus.sources.records import Doc, Malformed, PartWriter, SourceStats
+from corpus.sources.records import Doc, Malformed, PartWriter, ReadLog
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_lone_surrogate_escapes_become_replacement_characters_that_clean_counts(
     docs = [i for i in local.iter_docs(root, "local.moje", "tresc") if isinstance(i, Doc)]
     assert [(d.text, d.meta["zrodlo"]) for d in docs] == [
         ("Urwane emoji \ufffd tu, para \U0001f600 cala.", "x\ufffd")]
-    stats = SourceStats("local.moje")
+    stats = ReadLog("local.moje")
     writer = PartWriter(tmp_path / "out", "local.moje", part_bytes=None, max_doc_chars=1000, stats=stats)
     for d in docs:
         writer.add(d)

@@ -1,0 +1,64 @@
+"""Config of the corpus stage: thresholds, the keep-one-per-cluster rule, source weights."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field, field_validator, model_validator
+
+from corpus.select.thresholds import Thresholds
+from kuznia.config import Section
+
+
+class CorpusConfig(Section):
+    """Which documents make the corpus: thresholds, the duplicate keeper rule, source weights."""
+
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    """Quality thresholds (`corpus/select/thresholds.py`); changing them re-runs this stage only."""
+    source_priority: list[str] = Field(default_factory=lambda: ["wikipedia", "speakleash", "local"])
+    """Source kinds or names, best first: which copy of a duplicate to keep once quality and the
+    Speakleash label tie (an exact name beats its kind; unlisted sources come last). Wikipedia
+    first: edited text with stable provenance; crawled local text last."""
+    weights: dict[str, float] = Field(default_factory=dict)
+    """Per source name or kind (a name beats its kind): 1 keeps a source as is, below 1 keeps that
+    share of its documents (seeded hash of the id), above 1 repeats each document `floor(w)` times
+    plus once more for a seeded `w - floor(w)` share. Copies keep their id, so the val split (by
+    id hash) puts all of them on the same side."""
+    target_mixture: dict[str, float] = Field(
+        default_factory=lambda: {"speakleash": 0.93, "local": 0.06, "wikipedia": 0.01})
+    """Target shares of the corpus characters by source kind or name (APT3: 93 % Speakleash, 6 %
+    other, 1 % Wikipedia); the report sets the achieved mixture against it. Informational."""
+    seed: int = 1234
+    """Seed of the weight sampling and of which rejected documents the report shows."""
+    parts_per_task: int = Field(4, ge=1)
+    """Clean parts handled by one `select` / `write` task."""
+    excerpts_per_reason: int = Field(5, ge=0, le=100)
+    """Rejected documents per reason (and source) whose excerpt goes into the manifest/report."""
+    excerpt_chars: int = Field(300, ge=20, le=5000)
+    """Characters of each excerpt."""
+    top_clusters: int = Field(20, ge=0, le=1000)
+    """Largest duplicate clusters listed in the manifest/report, with excerpts."""
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_in_range(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: w for k, w in v.items() if not (0.0 <= w <= 1000.0) or math.isnan(w)}
+        if bad:
+            raise ValueError(f"weights must be in [0, 1000] (0 drops a source), got {bad}")
+        return v
+
+    @field_validator("source_priority")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        dup = sorted({s for s in v if v.count(s) > 1})
+        if dup:
+            raise ValueError(f"source_priority lists {dup} more than once")
+        return v
+
+    @model_validator(mode="after")
+    def _mixture_sums_to_one(self) -> CorpusConfig:
+        total = sum(self.target_mixture.values())
+        if self.target_mixture and (abs(total - 1.0) > 1e-6 or min(self.target_mixture.values()) < 0):
+            raise ValueError(f"corpus.target_mixture shares must be >= 0 and sum to 1, got {total:g} "
+                             f"({self.target_mixture}); use {{}} for no target")
+        return self

@@ -1,0 +1,28 @@
+"""The source stages: `fetch` (remote and local sources into `raw/`) and `docs` (raw files into
+document parts). Their phases live in `fetch.py` and `docs.py`; the readers of each kind of
+source in `speakleash.py`, `wikipedia.py` and `local.py`."""
+
+from __future__ import annotations
+
+from corpus.sources import docs, fetch
+from kuznia import registry
+from kuznia.stage import Phase, StageSpec
+
+FETCH = StageSpec(
+    info=registry.info("fetch"),
+    config_keys=("fetch",),
+    phases=[Phase("fetch", fetch.plan, fetch.run)],
+    finish=fetch.finish,
+    # Selecting one more dataset must not download 285 GB again: `raw/` is kept when the config
+    # changes; files already there are verified and skipped.
+    keep_outputs=True,
+    io_workers=fetch.io_workers,
+    inputs=fetch.local_inputs,
+)
+
+DOCS = StageSpec(
+    info=registry.info("docs"),
+    config_keys=("docs",),
+    phases=[Phase("parse", docs.plan, docs.run)],
+    finish=docs.finish,
+)

@@ -1,0 +1,92 @@
+"""Files every stage writes: atomically (temp name, then rename), canonical JSON, fast checksums.
+
+A reader never sees half a file: each writer fills a temp name beside the target and renames it
+into place only when it is whole (`atomic_path`). A crash leaves at most a `.<name>.tmp-<pid>`
+file, which the stage driver removes before a stage resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xxhash
+
+CHECKSUM_PREFIX = "xxh3_128:"
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace variance: the basis of every fingerprint."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def file_checksum(path: Path | str, chunk_bytes: int = 1 << 22) -> str:
+    """xxh3-128 of a file's bytes (fast enough for hundreds of GB, unlike sha256)."""
+    h = xxhash.xxh3_128()
+    with open(path, "rb") as f:
+        while block := f.read(chunk_bytes):
+            h.update(block)
+    return CHECKSUM_PREFIX + h.hexdigest()
+
+
+def tmp_name(path: Path) -> Path:
+    """The temporary name a file is written under before it is renamed into place."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def is_tmp_name(name: str) -> bool:
+    """Whether a file name is one `tmp_name` makes (a write that never finished)."""
+    return name.startswith(".") and ".tmp-" in name
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink()
+
+
+def write_json_atomic(path: Path | str, obj: Any) -> None:
+    """Write `obj` as indented JSON with sorted keys, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
+
+
+def write_text_atomic(path: Path | str, text: str) -> None:
+    """Write a text file (UTF-8) atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, "utf-8")
+
+
+def read_json(path: Path | str) -> Any:
+    return json.loads(Path(path).read_text("utf-8"))
+
+
+def save_npy(path: Path | str, array: np.ndarray) -> None:
+    """`np.save` atomically (temp name, then rename)."""
+    # np.save on a file object: given a name it would append ".npy" to our temp name.
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array, allow_pickle=False)
+
+
+def safe_name(name: str) -> str:
+    """Turn a task id into a file name; ids that needed changing get a hash of the original, so
+    `a/b` and `a_b` never share a marker."""
+    safe = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in name)
+    return safe if safe == name else f"{safe}-{xxhash.xxh3_64_hexdigest(name.encode())[:8]}"

@@ -1,0 +1,206 @@
+"""The stage contract: what a stage is, what its tasks see, and how one task runs.
+
+A stage is a `StageSpec`: its registry facts (`StageInfo`), the config sections it reads, one
+or more phases — each a `plan` (a list of small JSON-able tasks) and a `run` (one task, writing
+parts atomically under the stage folder and returning a small record) — and a `finish` that
+turns the records into the manifest's counts. `kuznia.driver.run_stage` drives a spec; mappers
+(`kuznia.mappers`, or Prefect/Dask tasks in `flows/`) run its tasks as `TaskCall`s. Nothing
+here knows about Prefect.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kuznia import registry
+from kuznia.files import safe_name, write_json_atomic
+from kuznia.registry import StageInfo
+
+MANIFEST = "_manifest.json"
+STATE = "_state.json"
+TASKS = "_tasks"
+
+
+class StageError(RuntimeError):
+    """A stage cannot run: a missing upstream, a bad input; the message says how to fix it."""
+
+
+class TaskError(StageError):
+    """One task of a stage failed; the other tasks still ran and their work is kept."""
+
+
+class StageConfig:
+    """The config sections one stage reads (its `config_keys`), as attributes: `cfg.clean`.
+
+    Built from the pipeline config or from a plain mapping of sections, so library code and its
+    tests never need the pipeline's config class.
+    """
+
+    def __init__(self, sections: Mapping[str, Any]):
+        self.__dict__.update(sections)
+
+    @classmethod
+    def of(cls, cfg: Any, keys: Sequence[str]) -> StageConfig:
+        """The sections `keys` of `cfg` (an object with attributes, or a mapping)."""
+        if isinstance(cfg, StageConfig) or cfg is None:
+            return cfg or cls({})
+        sections = {}
+        for key in keys:
+            if isinstance(cfg, Mapping):
+                if key not in cfg:
+                    raise StageError(f"the config has no section '{key}' (given: {sorted(cfg)})")
+                sections[key] = cfg[key]
+            else:
+                sections[key] = getattr(cfg, key)
+        return cls(sections)
+
+    def section_json(self, key: str) -> Any:
+        """The JSON form of one section (what fingerprints and manifests hold)."""
+        value = getattr(self, key)
+        return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
+    def __repr__(self) -> str:
+        return f"StageConfig({', '.join(sorted(self.__dict__))})"
+
+
+@dataclass
+class StageContext:
+    """What a task sees: the stage, the work dir, its config sections and the run's fingerprint."""
+
+    stage: str
+    folder: str
+    """The stage's folder under the work dir (its `StageInfo.folder`)."""
+    work_dir: Path
+    cfg: StageConfig
+    fingerprint: str
+    force: bool = False
+    source: str | None = None
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    """Tasks that run at once (a task may size its own thread pools by it)."""
+
+    @property
+    def dir(self) -> Path:
+        return self.work_dir / self.folder
+
+    def upstream_dir(self, stage: str) -> Path:
+        return self.work_dir / registry.folder(stage)
+
+
+@dataclass
+class Phase:
+    """One map step of a stage: `plan(ctx) -> [task]`, `run(ctx, task) -> record`.
+
+    A task is a small dict with a unique `"id"` and, when it belongs to one source, `"source"`.
+    `run` must be a module-level function (it is pickled to worker processes).
+    """
+
+    name: str
+    plan: Callable[[StageContext], list[dict]]
+    run: Callable[[StageContext, dict], dict]
+
+
+@dataclass
+class StageSpec:
+    """A stage: its registry facts, the config sections it reads, its phases and its finish."""
+
+    info: StageInfo
+    config_keys: tuple[str, ...]
+    phases: Sequence[Phase]
+    finish: Callable[[StageContext, dict[str, list[dict]]], dict]
+    keep_outputs: bool = False
+    """Keep the folder's outputs when the config changes (fetch: no re-download; train: resume
+    decides itself); otherwise a run with another fingerprint starts from an empty folder."""
+    io_workers: Callable[[StageConfig], int] | None = None
+    """I/O-bound stages (downloads) run their tasks on this many threads instead of a process
+    pool sized by CPU cores."""
+    inputs: Callable[[StageConfig], Any] | None = None
+    """Inputs outside the work dir that the config alone doesn't pin (a user's local files):
+    their JSON form goes into the fingerprint, so changing them re-runs the stage."""
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def ref(self) -> str:
+        return self.info.ref
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        return self.info.upstream
+
+    def phase(self, name: str) -> Phase:
+        return next(p for p in self.phases if p.name == name)
+
+
+@dataclass
+class StageResult:
+    stage: str
+    skipped: bool
+    fingerprint: str
+    manifest: dict = field(default_factory=dict)
+    manifest_path: Path | None = None
+    failed_tasks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TaskCall:
+    """One task of one phase, as a mapper receives it (picklable: it goes to worker processes)."""
+
+    spec_ref: str
+    phase: str
+    ctx: StageContext
+    task: dict
+
+    @property
+    def label(self) -> str:
+        """`stage/phase/task-id`: how progress bars and the Prefect UI name the task."""
+        return f"{self.ctx.stage}/{self.phase}/{self.task['id']}"
+
+
+def load_spec(ref_or_name: str) -> StageSpec:
+    """Import a stage's spec from a stage name or a `"package.module:NAME"` reference (how a
+    worker process finds the stage of the task it was sent)."""
+    if ref_or_name in registry.NAMES:
+        ref_or_name = registry.info(ref_or_name).ref
+    module, _, attr = ref_or_name.partition(":")
+    try:
+        spec = getattr(importlib.import_module(module), attr or "SPEC")
+    except (ImportError, AttributeError) as e:
+        raise StageError(f"cannot load stage spec '{ref_or_name}': {e}") from e
+    if not isinstance(spec, StageSpec):
+        raise StageError(f"'{ref_or_name}' is not a StageSpec")
+    return spec
+
+
+def task_marker(ctx: StageContext, phase: str, task_id: str) -> Path:
+    return ctx.dir / TASKS / phase / (safe_name(task_id) + ".json")
+
+
+def _worker() -> dict:
+    """Where a task ran: host, pid and, on a Dask worker, its address."""
+    where: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
+    if "distributed" in sys.modules:  # only a Dask worker process has it loaded
+        try:
+            where["dask_worker"] = sys.modules["distributed"].get_worker().address
+        except ValueError:  # not inside a worker
+            pass
+    return where
+
+
+def run_task(call: TaskCall) -> dict:
+    """Run one task in this process and write its completion marker (with where it ran)."""
+    spec = load_spec(call.spec_ref)
+    t0 = time.perf_counter()
+    record = spec.phase(call.phase).run(call.ctx, call.task) or {}
+    record = {"task": call.task, "seconds": round(time.perf_counter() - t0, 3), **record}
+    write_json_atomic(task_marker(call.ctx, call.phase, call.task["id"]), {**record, "worker": _worker()})
+    return record
