@@ -1,14 +1,18 @@
 """The stage driver: run a `StageSpec` under the contract.
 
-`run_stage` skips a stage whose manifest fingerprint matches, wipes a stage folder left by a
-run with another fingerprint (unless the spec keeps its outputs), reuses the tasks an
-interrupted run finished (each leaves a marker under `_tasks/`), maps the rest with the mapper
-it is given (serial, threads, a local process pool, or Prefect/Dask tasks from `flows/`), and
-writes the manifest last.
+`run_stage` skips a stage whose fingerprint matches its manifest. Otherwise it plans each phase
+and reuses every task whose marker holds the task's current fingerprint (its config and the
+identities of the files it reads, `kuznia.identity`) and whose outputs are still there; it maps
+the rest with the mapper it is given (serial, threads, a local process pool, or Prefect/Dask
+tasks from `flows/`). Once every phase is done it removes what no current task wrote (outputs
+of sources or parts that are gone), runs `finish`, and writes the manifest last. `--force` re-runs
+every task (with `--source`, that source's), and gives what they write a new salt, so the
+stages downstream re-do their share too.
 """
 
 from __future__ import annotations
 
+import difflib
 import shutil
 import time
 from collections.abc import Callable
@@ -16,12 +20,21 @@ from pathlib import Path
 from typing import Any
 
 from kuznia.files import is_tmp_name, read_json, write_json_atomic
-from kuznia.manifest import PACKAGE_VERSION, collect_outputs, fingerprint, read_manifest
+from kuznia.identity import InputIndex, combine_salts, content_id, digest, new_salt
+from kuznia.manifest import (
+    BOOKKEEPING,
+    PACKAGE_VERSION,
+    collect_outputs,
+    config_fingerprint,
+    stage_fingerprint,
+    upstream_contents,
+)
 from kuznia.mappers import Mapper, serial_mapper
 from kuznia.stage import (
     MANIFEST,
-    STATE,
+    MARKER_KEYS,
     TASKS,
+    Phase,
     StageConfig,
     StageContext,
     StageError,
@@ -29,73 +42,166 @@ from kuznia.stage import (
     StageSpec,
     TaskCall,
     TaskError,
+    read_manifest,
     task_marker,
 )
 
 
-def _prepare_dir(spec: StageSpec, ctx: StageContext) -> None:
-    """Start or continue a run in the stage folder; wipe it if it belongs to another fingerprint."""
-    d = ctx.dir
-    d.mkdir(parents=True, exist_ok=True)
-    state_path = d / STATE
-    state = read_json(state_path) if state_path.exists() else None
-    same = state is not None and state.get("fingerprint") == ctx.fingerprint
-    if ctx.force and ctx.source is None:
-        same = False
-    if not same and not spec.keep_outputs:
-        for child in d.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
-    elif not same:
-        # Keep the outputs (downloads, checkpoints), forget the old task markers.
-        shutil.rmtree(d / TASKS, ignore_errors=True)
-    (d / MANIFEST).unlink(missing_ok=True)
-    # Temp files of tasks killed mid-write (a crash) are never renamed into place: drop them.
+def _drop_temp_files(d: Path) -> None:
+    """Temp files of tasks killed mid-write (a crash) are never renamed into place: drop them."""
     for tmp in [p for p in d.rglob(".*") if is_tmp_name(p.name)]:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
-    write_json_atomic(state_path, {"stage": spec.name, "fingerprint": ctx.fingerprint})
 
 
-def _finished_record(marker: Path) -> dict:
-    """A finished task's record as its marker keeps it (less where it ran)."""
-    record = read_json(marker)
-    record.pop("worker", None)
-    return record
+def _valid_marker(ctx: StageContext, marker: Path, input_fp: str) -> dict | None:
+    """A finished task's marker when it is for these inputs and its outputs are still there."""
+    if not marker.exists():
+        return None
+    try:
+        m = read_json(marker)
+    except (OSError, ValueError):
+        return None  # a marker damaged by a crash: the task runs again
+    if m.get("input_fp") != input_fp or "outputs" not in m:
+        return None
+    for rel, o in m["outputs"].items():
+        p = ctx.dir / rel
+        if not p.is_file() or p.stat().st_size != o["bytes"]:
+            return None
+    return m
 
 
-def _run_phase(spec: StageSpec, phase, ctx: StageContext, mapper: Mapper,
-               log: Callable[[str], None]) -> tuple[list[dict], list[str], list[str]]:
-    """Plan a phase, reuse finished tasks, map the rest: (records in plan order, failures,
-    ids of tasks left for another `--source`)."""
-    tasks = phase.plan(ctx)
-    ids = [t["id"] for t in tasks]
-    if len(set(ids)) != len(ids):
-        raise StageError(f"[{spec.name}] phase '{phase.name}' planned duplicate task ids")
-    done: dict[str, dict] = {}
-    todo: list[dict] = []
-    for t in tasks:
-        marker = task_marker(ctx, phase.name, t["id"])
-        redo = ctx.force and ctx.source is not None and t.get("source") == ctx.source
-        if marker.exists() and not redo:
-            done[t["id"]] = _finished_record(marker)
-        elif ctx.source is None or t.get("source") in (None, ctx.source):
-            todo.append(t)
-    if done:
-        log(f"[{spec.name}] {phase.name}: reusing {len(done)} finished task(s) of {len(tasks)}")
-    calls = [TaskCall(spec.ref, phase.name, ctx, t) for t in todo]
-    failed: list[str] = []
-    for t, r in zip(todo, mapper(calls) if calls else []):
-        if isinstance(r, BaseException):
-            failed.append(f"{phase.name}/{t['id']}: {type(r).__name__}: {r}")
-        else:
-            done[t["id"]] = r
-    missing = [i for i in ids if i not in done]
-    return [done[i] for i in ids if i in done], failed, missing
+class _Run:
+    """One run of a stage: the context, the task identities, the markers of finished tasks.
+
+    Outputs stay consistent with the markers: files no marker lists are dropped at the start
+    (a crashed write, an older layout), and a task that runs again, or is no longer planned,
+    loses its old outputs before its phase runs, so a phase that reads what earlier phases wrote
+    (a glob over `pairs/`) never sees a file of another run.
+    """
+
+    def __init__(self, spec: StageSpec, ctx: StageContext, own_fp: str, mapper: Mapper,
+                 log: Callable[[str], None]):
+        self.spec, self.ctx, self.own_fp, self.mapper, self.log = spec, ctx, own_fp, mapper, log
+        self.index = InputIndex(ctx.work_dir, ctx.dir)
+        self.markers: dict[tuple[str, str], dict] = {}  # (phase, task id) -> marker of this run
+        self.old = {(m.parent.name, m): None for m in (ctx.dir / TASKS).glob("*/*.json")}
+        if not spec.keep_outputs:
+            self._drop_orphans()
+
+    def _old_markers(self) -> dict[Path, dict]:
+        out = {}
+        for _, path in self.old:
+            try:
+                out[path] = read_json(path)
+            except (OSError, ValueError):
+                out[path] = {}
+        return out
+
+    def _drop_orphans(self) -> None:
+        """Delete the files under the stage folder that no task marker lists."""
+        listed = {rel for m in self._old_markers().values() for rel in m.get("outputs", {})}
+        for p in sorted(self.ctx.dir.rglob("*")):
+            rel = p.relative_to(self.ctx.dir)
+            if p.is_file() and rel.parts[0] not in BOOKKEEPING and rel.as_posix() not in listed:
+                p.unlink()
+
+    def _retire(self, marker: Path) -> None:
+        """Forget a finished task: its outputs (unless the stage keeps them) and its marker."""
+        if not self.spec.keep_outputs and marker.exists():
+            try:
+                outputs = read_json(marker).get("outputs", {})
+            except (OSError, ValueError):
+                outputs = {}
+            for rel in outputs:
+                (self.ctx.dir / rel).unlink(missing_ok=True)
+        marker.unlink(missing_ok=True)
+
+    def forced(self, task: dict) -> bool:
+        return self.ctx.force and (self.ctx.source is None or task.get("source") == self.ctx.source)
+
+    def identity(self, phase: Phase, task: dict) -> tuple[str, str]:
+        """(input fingerprint, salt of what the task writes)."""
+        files = phase.inputs(self.ctx, task) if phase.inputs else None
+        if files is None:  # depends on everything the stage reads
+            return digest([self.own_fp, phase.name, task, self.ctx.fingerprint]), ""
+        ids = sorted(self.index.identity(f) for f in files)
+        return digest([self.own_fp, phase.name, task, ids]), combine_salts(i[2] for i in ids)
+
+    def _sort(self, phase: Phase, tasks: list[dict]) -> tuple[dict[str, dict], list[TaskCall]]:
+        """Reuse what is still valid, retire the rest, and the calls for what must run."""
+        done: dict[str, dict] = {}
+        todo: list[TaskCall] = []
+        planned = set()
+        for t in tasks:
+            path = task_marker(self.ctx, phase.name, t["id"])
+            planned.add(path)
+            input_fp, salt = self.identity(phase, t)
+            forced = self.forced(t)
+            m = None if forced else _valid_marker(self.ctx, path, input_fp)
+            if m is not None:
+                done[t["id"]] = m
+            elif self.ctx.source is None or t.get("source") in (None, self.ctx.source):
+                self._retire(path)
+                todo.append(TaskCall(self.spec.ref, phase.name, self.ctx, t, input_fp,
+                                     new_salt() if forced else salt))
+        for name, path in self.old:
+            if name == phase.name and path not in planned and self.ctx.source is None:
+                self._retire(path)
+        return done, todo
+
+    def phase(self, phase: Phase) -> tuple[list[dict], list[str], list[str]]:
+        """Plan, reuse, map: (records in plan order, failures, ids of tasks left for another
+        `--source`)."""
+        tasks = phase.plan(self.ctx)
+        ids = [t["id"] for t in tasks]
+        if len(set(ids)) != len(ids):
+            raise StageError(f"[{self.spec.name}] phase '{phase.name}' planned duplicate task ids")
+        if phase is self.spec.phases[0] and self.ctx.source is not None:
+            self._check_source(tasks)
+        done, todo = self._sort(phase, tasks)
+        if done:
+            self.log(f"[{self.spec.name}] {phase.name}: reusing {len(done)} finished task(s) of {len(tasks)}")
+        failed: list[str] = []
+        for call, r in zip(todo, self.mapper(todo) if todo else []):
+            if isinstance(r, BaseException):
+                failed.append(f"{phase.name}/{call.task['id']}: {type(r).__name__}: {r}")
+            else:
+                done[call.task["id"]] = r
+        for i in ids:
+            if i in done:
+                self.markers[(phase.name, i)] = done[i]
+                self.index.add_own(done[i].get("outputs", {}), done[i].get("salt", ""))
+        missing = [i for i in ids if i not in done]
+        records = [{k: v for k, v in done[i].items() if k not in MARKER_KEYS} for i in ids if i in done]
+        return records, failed, missing
+
+    def _check_source(self, tasks: list[dict]) -> None:
+        """`--source` must name a source this stage has (the error lists them)."""
+        known = sorted({t["source"] for t in tasks if t.get("source")})
+        if self.ctx.source in known:
+            return
+        close = difflib.get_close_matches(self.ctx.source, known, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise StageError(f"--source {self.ctx.source}: stage '{self.spec.name}' has no such source{hint} "
+                         f"Its sources: {', '.join(known) or '(none)'}")
+
+    def known_outputs(self) -> dict[str, dict]:
+        """Every current task's outputs: path -> bytes, checksum, salt."""
+        return {rel: {**o, "salt": m.get("salt", "")} for m in self.markers.values()
+                for rel, o in m.get("outputs", {}).items()}
+
+    def finish_up(self) -> None:
+        """Drop markers of phases the stage no longer has, and empty folders."""
+        phases = {p.name for p in self.spec.phases}
+        for name, path in self.old:
+            if name not in phases:
+                self._retire(path)
+        for p in sorted(self.ctx.dir.rglob("*"), reverse=True):
+            if p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
 
 
 def run_stage(
@@ -116,7 +222,9 @@ def run_stage(
     """
     work_dir = Path(work_dir)
     scfg = StageConfig.of(cfg, spec.config_keys)
-    fp = fingerprint(spec, scfg, work_dir)
+    own_fp = config_fingerprint(spec, scfg)
+    ups = upstream_contents(spec, work_dir)
+    fp = stage_fingerprint(spec, scfg, ups)
     ctx = StageContext(spec.name, spec.info.folder, work_dir, scfg, fp, force=force, source=source)
     if workers:
         ctx.workers = workers
@@ -126,12 +234,15 @@ def run_stage(
         return StageResult(spec.name, True, fp, existing, ctx.dir / MANIFEST)
 
     t_start = time.perf_counter()
-    _prepare_dir(spec, ctx)
+    ctx.dir.mkdir(parents=True, exist_ok=True)
+    (ctx.dir / MANIFEST).unlink(missing_ok=True)
+    _drop_temp_files(ctx.dir)
+    run = _Run(spec, ctx, own_fp, mapper, log)
     records: dict[str, list[dict]] = {}
     timings: dict[str, float] = {}
     for phase in spec.phases:
         t0 = time.perf_counter()
-        records[phase.name], failed, missing = _run_phase(spec, phase, ctx, mapper, log)
+        records[phase.name], failed, missing = run.phase(phase)
         timings[phase.name] = round(time.perf_counter() - t0, 3)
         if failed:
             raise TaskError(
@@ -143,17 +254,26 @@ def run_stage(
                 "manifest not written (run without --source to finish the stage)")
             return StageResult(spec.name, False, fp, {}, None, [])
 
+    run.finish_up()
+    known = ctx.known_outputs = run.known_outputs()
     summary = spec.finish(ctx, records) or {}
+    outputs = summary.get("outputs") or collect_outputs(ctx.dir, spec.not_outputs, known=known)
+    salts = {o["path"]: known[o["path"]]["salt"] for o in outputs if (known.get(o["path"]) or {}).get("salt")}
     manifest = {
         "stage": spec.name,
         "fingerprint": fp,
         "version": PACKAGE_VERSION,
         "config": {k: scfg.section_json(k) for k in spec.config_keys},
+        "fingerprint_config": {k: scfg.section_json(k, fingerprint=True) for k in spec.config_keys},
         "upstream": list(spec.upstream),
+        "upstream_contents": ups,
         "counts": summary.get("counts", {}),
         **{k: v for k, v in summary.items() if k not in ("counts", "outputs")},
-        "outputs": summary.get("outputs") or collect_outputs(ctx.dir),
+        "outputs": outputs,
+        "salts": salts,
+        "content": content_id(outputs, salts),
         "timings": {**timings, "total": round(time.perf_counter() - t_start, 3)},
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     write_json_atomic(ctx.dir / MANIFEST, manifest)
     log(f"[{spec.name}] done in {manifest['timings']['total']:.1f}s -> {ctx.dir}")

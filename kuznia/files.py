@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,28 @@ import numpy as np
 import xxhash
 
 CHECKSUM_PREFIX = "xxh3_128:"
+# The files written in this context (one task run): `recording_writes` starts a list, every
+# atomic write adds its target. The stage driver keeps them in the task's marker, so it knows
+# which task wrote which output (to reuse their checksums, and to drop files no task wrote).
+_WRITTEN: ContextVar[list[Path] | None] = ContextVar("kuznia_written", default=None)
+
+
+@contextlib.contextmanager
+def recording_writes() -> Iterator[list[Path]]:
+    """Collect the paths written by `atomic_path` (and `record_write`) inside the block."""
+    token = _WRITTEN.set([])
+    try:
+        yield _WRITTEN.get()  # type: ignore[misc]
+    finally:
+        _WRITTEN.reset(token)
+
+
+def record_write(path: Path | str) -> None:
+    """Note a file (or a folder: every file in it) as written, for a writer that renames into
+    place without `atomic_path` (a download, a whole export folder)."""
+    written = _WRITTEN.get()
+    if written is not None:
+        written.append(Path(path))
 
 
 def canonical_json(obj: Any) -> str:
@@ -54,6 +77,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+        record_write(path)
     finally:
         if tmp.exists():
             if tmp.is_dir():

@@ -56,12 +56,12 @@ def read_table(path: Path | str, columns: list[str] | None = None) -> pa.Table:
 
 
 def list_sources(stage_dir: Path) -> list[str]:
-    """Source folders under a stage folder, sorted (bookkeeping folders start with `_`)."""
+    """Source folders under a stage folder, sorted: folders that hold parts (bookkeeping folders
+    start with `_`; a folder without parts, such as the corpus's `reports/`, is no source)."""
     if not stage_dir.exists():
         return []
-    return sorted(
-        p.name for p in stage_dir.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
-    )
+    return sorted(p.name for p in stage_dir.iterdir()
+                  if p.is_dir() and not p.name.startswith(("_", ".")) and any(p.glob(PART_GLOB)))
 
 
 def list_parts(stage_dir: Path, source: str | None = None) -> list[Path]:

@@ -11,6 +11,7 @@ here knows about Prefect.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import socket
 import sys
@@ -21,12 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from kuznia import registry
-from kuznia.files import safe_name, write_json_atomic
+from kuznia.files import (
+    file_checksum,
+    read_json,
+    recording_writes,
+    safe_name,
+    write_json_atomic,
+)
 from kuznia.registry import StageInfo
 
 MANIFEST = "_manifest.json"
-STATE = "_state.json"
 TASKS = "_tasks"
+# What a task marker keeps beside the task's own record (the driver's bookkeeping).
+MARKER_KEYS = ("worker", "input_fp", "salt", "outputs")
 
 
 class StageError(RuntimeError):
@@ -35,6 +43,17 @@ class StageError(RuntimeError):
 
 class TaskError(StageError):
     """One task of a stage failed; the other tasks still ran and their work is kept."""
+
+
+def read_manifest(stage_dir: Path) -> dict | None:
+    """A stage folder's manifest, or None when the stage has not finished there."""
+    path = Path(stage_dir) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        return read_json(path)
+    except (OSError, json.JSONDecodeError) as e:
+        raise StageError(f"{path} is unreadable ({e}); delete it or re-run with --force") from e
 
 
 class StageConfig:
@@ -62,9 +81,12 @@ class StageConfig:
                 sections[key] = getattr(cfg, key)
         return cls(sections)
 
-    def section_json(self, key: str) -> Any:
-        """The JSON form of one section (what fingerprints and manifests hold)."""
+    def section_json(self, key: str, *, fingerprint: bool = False) -> Any:
+        """The JSON form of one section (the manifest holds it whole; a fingerprint leaves out
+        the fields that cannot change outputs, `Section.NOT_FINGERPRINTED`)."""
         value = getattr(self, key)
+        if fingerprint and hasattr(value, "fingerprint_json"):
+            return value.fingerprint_json()
         return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
 
     def __repr__(self) -> str:
@@ -85,6 +107,8 @@ class StageContext:
     source: str | None = None
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     """Tasks that run at once (a task may size its own thread pools by it)."""
+    known_outputs: dict[str, dict] = field(default_factory=dict)
+    """For `finish`: the files the stage's tasks wrote (path -> bytes, checksum, salt)."""
 
     @property
     def dir(self) -> Path:
@@ -99,12 +123,16 @@ class Phase:
     """One map step of a stage: `plan(ctx) -> [task]`, `run(ctx, task) -> record`.
 
     A task is a small dict with a unique `"id"` and, when it belongs to one source, `"source"`.
-    `run` must be a module-level function (it is pickled to worker processes).
+    `run` must be a module-level function (it is pickled to worker processes). `inputs(ctx,
+    task)` lists the files the task reads (upstream parts, or this stage's earlier phases); with
+    it, a task whose inputs and config did not change is reused when the stage runs again
+    (`kuznia.identity`). Without it (or when it returns None) the task depends on everything.
     """
 
     name: str
     plan: Callable[[StageContext], list[dict]]
     run: Callable[[StageContext, dict], dict]
+    inputs: Callable[[StageContext, dict], list[Path] | None] | None = None
 
 
 @dataclass
@@ -124,6 +152,9 @@ class StageSpec:
     inputs: Callable[[StageConfig], Any] | None = None
     """Inputs outside the work dir that the config alone doesn't pin (a user's local files):
     their JSON form goes into the fingerprint, so changing them re-runs the stage."""
+    not_outputs: tuple[str, ...] = ()
+    """Top-level folders under the stage folder that are not its outputs (the corpus report,
+    rewritten by `kuznia report` without making the stage stale)."""
 
     @property
     def name(self) -> str:
@@ -153,12 +184,17 @@ class StageResult:
 
 @dataclass
 class TaskCall:
-    """One task of one phase, as a mapper receives it (picklable: it goes to worker processes)."""
+    """One task of one phase, as a mapper receives it (picklable: it goes to worker processes).
+
+    `input_fp` and `salt` are the driver's (`kuznia.identity`): they go into the task's marker.
+    """
 
     spec_ref: str
     phase: str
     ctx: StageContext
     task: dict
+    input_fp: str = ""
+    salt: str = ""
 
     @property
     def label(self) -> str:
@@ -196,11 +232,32 @@ def _worker() -> dict:
     return where
 
 
+def _written(ctx: StageContext, paths: list[Path]) -> dict[str, dict]:
+    """The files under the stage folder among `paths` (folders expanded), with size and checksum."""
+    root = ctx.dir.resolve()
+    files: set[Path] = set()
+    for p in paths:
+        p = Path(p).resolve()
+        if p.is_dir():
+            files.update(f for f in p.rglob("*") if f.is_file())
+        else:
+            files.add(p)
+    out = {}
+    for f in sorted(files):
+        if f.is_file() and f.is_relative_to(root):
+            out[f.relative_to(root).as_posix()] = {"bytes": f.stat().st_size, "checksum": file_checksum(f)}
+    return out
+
+
 def run_task(call: TaskCall) -> dict:
-    """Run one task in this process and write its completion marker (with where it ran)."""
+    """Run one task in this process and write its completion marker: its record, where it ran,
+    its input fingerprint and salt, and the files it wrote (with their checksums)."""
     spec = load_spec(call.spec_ref)
     t0 = time.perf_counter()
-    record = spec.phase(call.phase).run(call.ctx, call.task) or {}
+    with recording_writes() as written:
+        record = spec.phase(call.phase).run(call.ctx, call.task) or {}
     record = {"task": call.task, "seconds": round(time.perf_counter() - t0, 3), **record}
-    write_json_atomic(task_marker(call.ctx, call.phase, call.task["id"]), {**record, "worker": _worker()})
-    return record
+    marker = {**record, "worker": _worker(), "input_fp": call.input_fp, "salt": call.salt,
+              "outputs": _written(call.ctx, written)}
+    write_json_atomic(task_marker(call.ctx, call.phase, call.task["id"]), marker)
+    return marker

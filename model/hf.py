@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from kuznia.files import record_write
 from model.config import ModelArgs
 from model.llama import Llama
 
@@ -137,6 +138,7 @@ def save_hf(model: Llama, out_dir: Path, tokenizer_dir: Path, tokenizer_files: S
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
+        record_write(out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return sorted(p for p in out_dir.iterdir() if p.is_file())

@@ -69,6 +69,9 @@ class TokenizerConfig(Section):
 class TokensConfig(Section):
     """Token shards (stage `tokens`)."""
 
+    # Fields that cannot change outputs (Section.NOT_FINGERPRINTED).
+    NOT_FINGERPRINTED = frozenset({"batch_docs", "parts_per_task", "bucket_tokens", "keep_work"})
+
     shard_tokens: int = Field(1_000_000_000, ge=1)
     """Tokens per shard file: a shard closes at the first document boundary past this budget."""
     val_fraction: float = Field(0.001, ge=0.0, lt=1.0)
@@ -79,5 +82,8 @@ class TokensConfig(Section):
     """Documents per `encode_batch` call (bounds the Python-side memory of one call)."""
     parts_per_task: int = Field(1, ge=1)
     """Corpus parts encoded by one task (more: fewer, larger tasks)."""
+    keep_work: bool = True
+    """Keep each corpus part's encoded tokens (`tokens/_work/`, about the shards' size again), so
+    that a rerun after a change to some sources re-encodes only their parts; off saves the disk."""
     bucket_tokens: int = Field(64 * 1024 * 1024, ge=1)
     """Shuffle bucket size: the write phase holds one bucket (2 bytes a token) in memory."""

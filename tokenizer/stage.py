@@ -19,7 +19,8 @@ TOKENIZER = StageSpec(
 TOKENS = StageSpec(
     info=registry.info("tokens"),
     config_keys=("tokens",),
-    phases=[Phase("encode", tokens.plan_encode, tokens.run_encode),
+    phases=[Phase("encode", tokens.plan_encode, tokens.run_encode, tokens.encode_inputs),
             Phase("write", tokens.plan_write, tokens.run_write)],
     finish=tokens.finish,
+    not_outputs=(tokens.WORK,),
 )

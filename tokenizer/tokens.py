@@ -7,8 +7,9 @@ across all shards:
 - `encode` (one task per `parts_per_task` corpus parts): `encode_batch` over batches of
   documents, EOS appended, each document given its split (`val` if a seeded hash of its id is
   below `val_fraction`) and an order key (a seeded 64-bit hash of its id). The task's documents
-  are sorted by key and written under `_work/<split>/` with a table of (key, start, length)
-  and, per shuffle bucket, where its documents begin. Memory: the task's parts.
+  are sorted by key and written under `_work/<split>/` with a table of (key, start, length).
+  Memory: the task's parts. An encode task depends on its corpus parts and the tokenizer only,
+  so a rerun re-encodes just the parts that changed (`tokens.keep_work`).
 - `write` (one task per split): the key space is cut into buckets of about `bucket_tokens`
   tokens; bucket by bucket, the documents of that key range are gathered from every encode
   task's file, merged by key and cut into shards of `shard_tokens` (`RollingShards`).
@@ -16,7 +17,8 @@ across all shards:
 
 Document order in the shards is therefore "sorted by a seeded hash of the id": a uniform
 shuffle that does not depend on how parts were batched into tasks or how many buckets there
-were, so reruns are byte-identical. `_work/` is deleted once both splits are written.
+were, so reruns are byte-identical. `_work/` is kept for reruns (not an output of the stage)
+unless `tokens.keep_work` is off.
 """
 
 from __future__ import annotations
@@ -86,7 +88,6 @@ def plan_encode(ctx: StageContext) -> list[dict]:
     parts = list_parts(corpus_dir)
     if not parts:
         raise StageError(f"{corpus_dir} holds no parts; run `kuznia stage corpus` first")
-    buckets = plan_buckets(ctx)
     n = ctx.cfg.tokens.parts_per_task
     tasks = []
     by_source: dict[str, list[str]] = {}
@@ -95,8 +96,14 @@ def plan_encode(ctx: StageContext) -> list[dict]:
     for source, rels in by_source.items():
         for i in range(0, len(rels), n):
             tasks.append({"id": f"encode-{source}-{i // n:05d}", "source": source,
-                          "parts": rels[i : i + n], "buckets": buckets})
+                          "parts": rels[i : i + n]})
     return tasks
+
+
+def encode_inputs(ctx: StageContext, task: dict) -> list[Path]:
+    """The corpus parts an encode task reads, and the tokenizer."""
+    return [*(ctx.upstream_dir("corpus") / rel for rel in task["parts"]),
+            ctx.upstream_dir("tokenizer") / "tokenizer.json"]
 
 
 # --------------------------------------------------------------------------- encode
@@ -178,13 +185,12 @@ def run_encode(ctx: StageContext, task: dict) -> dict:
     key_arr, len_arr = np.asarray(keys, np.uint64), np.asarray(lengths, np.uint64)
     split_arr = np.asarray(splits, bool)
     for split in SPLITS:
-        _write_split_work(ctx, task, split, tokens, key_arr, starts, len_arr,
-                          split_arr == (split == "val"))
+        _write_split_work(ctx, task, split, tokens, key_arr, starts, len_arr, split_arr == (split == "val"))
     return {"source": task["source"], "counts": counts, "dropped_empty": dropped_empty}
 
 
 def _write_split_work(ctx, task, split, tokens, keys, starts, lengths, mask) -> None:
-    """One split's documents of an encode task, sorted by key, with bucket start indices."""
+    """One split's documents of an encode task, sorted by key."""
     idx = np.flatnonzero(mask)
     idx = idx[np.argsort(keys[idx], kind="stable")]
     table = np.zeros(idx.size, DOC_TABLE)
@@ -195,11 +201,8 @@ def _write_split_work(ctx, task, split, tokens, keys, starts, lengths, mask) -> 
         out = np.concatenate([tokens[a : a + n] for a, n in spans])
     else:
         out = np.zeros(0, np.uint16)
-    ranges = np.concatenate([[0], np.searchsorted(table["key"], bucket_bounds(task["buckets"][split])),
-                             [idx.size]]).astype(np.int64)
     save_npy(_work_file(ctx, split, task["id"], "tokens"), out)
     save_npy(_work_file(ctx, split, task["id"], "docs"), table)
-    save_npy(_work_file(ctx, split, task["id"], "ranges"), ranges)
 
 
 # --------------------------------------------------------------------------- write
@@ -208,21 +211,25 @@ def _write_split_work(ctx, task, split, tokens, keys, starts, lengths, mask) -> 
 def plan_write(ctx: StageContext) -> list[dict]:
     """One task per split, listing the encode tasks whose files it merges (in plan order)."""
     encode = plan_encode(ctx)
-    buckets = encode[0]["buckets"]
+    buckets = plan_buckets(ctx)
     return [{"id": f"write-{s}", "split": s, "buckets": buckets[s],
              "inputs": [t["id"] for t in encode]} for s in SPLITS]
 
 
-def _load_inputs(ctx: StageContext, split: str, inputs: list[str]) -> list[tuple]:
+def _load_inputs(ctx: StageContext, split: str, inputs: list[str], n_buckets: int) -> list[tuple]:
+    """Each encode task's tokens and document table (memory-mapped), and where each shuffle
+    bucket's documents begin in it."""
     loaded = []
+    bounds = bucket_bounds(n_buckets)
     for task_id in inputs:
-        paths = [_work_file(ctx, split, task_id, k) for k in ("tokens", "docs", "ranges")]
+        paths = [_work_file(ctx, split, task_id, k) for k in ("tokens", "docs")]
         missing = [p for p in paths if not p.exists()]
         if missing:
             raise StageError(f"{missing[0]} is missing (an encode task's output was removed); "
                              "re-run `kuznia stage tokens --force`")
-        loaded.append((np.load(paths[0], mmap_mode="r"), np.load(paths[1], mmap_mode="r"),
-                       np.load(paths[2])))
+        tokens, table = np.load(paths[0], mmap_mode="r"), np.load(paths[1], mmap_mode="r")
+        ranges = np.concatenate([[0], np.searchsorted(table["key"], bounds), [table.size]]).astype(np.int64)
+        loaded.append((tokens, table, ranges))
     return loaded
 
 
@@ -286,7 +293,7 @@ def run_write(ctx: StageContext, task: dict) -> dict:
     manifest = read_tokenizer_manifest(tok_dir)
     out_dir = ctx.dir / split
     shutil.rmtree(out_dir, ignore_errors=True)  # a half-written split from an interrupted run
-    inputs = _load_inputs(ctx, split, task["inputs"])
+    inputs = _load_inputs(ctx, split, task["inputs"], task["buckets"])
     writer = RollingShards(out_dir, vocab_size=manifest["vocab_size"],
                            tokenizer_hash=tokenizer_hash(tok_dir / "tokenizer.json"),
                            shard_tokens=ctx.cfg.tokens.shard_tokens)
@@ -322,7 +329,8 @@ def run_write(ctx: StageContext, task: dict) -> dict:
 
 def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     """Token counts per source and split, the shards, and the ids the trainer needs."""
-    shutil.rmtree(ctx.dir / WORK, ignore_errors=True)
+    if not ctx.cfg.tokens.keep_work:
+        shutil.rmtree(ctx.dir / WORK, ignore_errors=True)
     tok_dir = ctx.upstream_dir("tokenizer")
     tmf = read_tokenizer_manifest(tok_dir)
     sources: dict[str, dict] = {}

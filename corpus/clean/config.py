@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from kuznia.config import Section
 
 
 class CleanConfig(Section):
     """Cleaning rules and their switches (every rule is on by default)."""
+
+    NOT_FINGERPRINTED = frozenset({"examples_per_rule"})  # the report's examples, not the text
 
     fix_mojibake: bool = True
     """Repair mojibake: ftfy plus our Polish code-page repair (corpus/mojibake.py)."""
@@ -30,6 +34,8 @@ class CleanConfig(Section):
     """Replace Polish phone numbers with `phone_mask` (corpus/pii.py says which)."""
     phone_mask: str = "000 000 000"
     """What a phone number becomes."""
+    examples_per_rule: int = Field(3, ge=0, le=50)
+    """Documents per rule whose change (before / after) the manifest and the report show."""
     normalize_whitespace: bool = True
     """Unusual spaces to " ", runs of spaces to one, no spaces at line ends, at most one blank
     line in a row, none at the start or end."""

@@ -13,8 +13,11 @@ folds them into the manifest's totals and per-source counts (each with its per-r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 
+from corpus.clean.examples import ExamplePicker, id_hash, merge_examples
 from corpus.clean.rules import CLEAN_RULE_NAMES, clean_text
 from kuznia import registry
 from kuznia.counts import Counts
@@ -44,6 +47,11 @@ def plan(ctx: StageContext) -> list[dict]:
     return tasks
 
 
+def inputs(ctx: StageContext, task: dict) -> list[Path]:
+    """The docs part a clean task reads."""
+    return [ctx.upstream_dir("docs") / task["source"] / task["part"]]
+
+
 def run(ctx: StageContext, task: dict) -> dict:
     """Clean one docs part; write the clean part and its stats side table."""
     cfg = ctx.cfg.clean
@@ -55,6 +63,7 @@ def run(ctx: StageContext, task: dict) -> dict:
     stats: dict[str, list] = {name: [] for name in stats_schema().names}
     rules = {name: [0, 0, 0] for name in CLEAN_RULE_NAMES}  # docs, hits, chars removed
     chars_in = chars_out = empty_after = 0
+    picker = ExamplePicker(cfg.examples_per_rule)
     for batch in iter_batches(src, columns=DOC_SCHEMA.names, batch_rows=BATCH_ROWS):
         cols = batch.to_pydict()
         for doc_id, doc_source, text, meta in zip(cols["id"], cols["source"], cols["text"], cols["meta"]):
@@ -66,6 +75,7 @@ def run(ctx: StageContext, task: dict) -> dict:
             stats["id"].append(doc_id)
             stats["chars_in"].append(len(text or ""))
             stats["chars_out"].append(len(result.text))
+            h = id_hash(doc_id) if result.hits and picker.k else 0
             for name in CLEAN_RULE_NAMES:
                 hits = result.hits.get(name, 0)
                 stats[f"hits_{name}"].append(hits)
@@ -74,6 +84,8 @@ def run(ctx: StageContext, task: dict) -> dict:
                     totals[0] += 1
                     totals[1] += hits
                     totals[2] += result.chars_removed[name]
+                    if picker.k:
+                        picker.offer(name, doc_id, text or "", h)
             chars_in += len(text or "")
             chars_out += len(result.text)
             empty_after += not result.text
@@ -82,7 +94,7 @@ def run(ctx: StageContext, task: dict) -> dict:
     counts = Counts(parts=1, docs=len(out["id"]), chars_in=chars_in, chars_out=chars_out,
                     docs_empty_after_clean=empty_after,
                     rules={n: {"docs": d, "hits": h, "chars_removed": c} for n, (d, h, c) in rules.items()})
-    return {"source": source, "counts": counts}
+    return {"source": source, "counts": counts, "examples": picker.examples(cfg)}
 
 
 def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
@@ -92,6 +104,9 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     return {
         "counts": {**Counts.total(r["counts"] for r in recs), "sources": Counts.by(recs, "source")},
         "rules_in_order": list(CLEAN_RULE_NAMES),
+        "examples": {s: merge_examples([r["examples"] for r in recs if r["source"] == s],
+                                       ctx.cfg.clean.examples_per_rule)
+                     for s in sorted({r["source"] for r in recs})},
         "stats_tables": f"{STATS_DIR}/<source>/<part>",
     }
 
@@ -99,6 +114,6 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
 SPEC = StageSpec(
     info=registry.info("clean"),
     config_keys=("clean",),
-    phases=[Phase("clean", plan, run)],
+    phases=[Phase("clean", plan, run, inputs)],
     finish=finish,
 )

@@ -12,6 +12,9 @@ from kuznia.config import Section
 class DedupConfig(Section):
     """Exact and MinHash near-duplicate detection (`corpus/dedup/`)."""
 
+    # Fields that cannot change outputs (Section.NOT_FINGERPRINTED).
+    NOT_FINGERPRINTED = frozenset({"bands_per_task", "batch_chars", "verify_shingles_per_task"})
+
     ngram: int = Field(5, ge=1, le=32)
     """Words per shingle. Documents shorter than this are one shingle of all their words."""
     num_perm: int = Field(112, ge=8, le=1024)

@@ -122,6 +122,11 @@ def plan_signatures(ctx: StageContext) -> list[dict]:
     ]
 
 
+def signature_inputs(ctx: StageContext, task: dict) -> list[Path]:
+    """The clean part a signatures task reads."""
+    return [ctx.upstream_dir("clean") / task["part"]]
+
+
 def run_signatures(ctx: StageContext, task: dict) -> dict:
     cfg = ctx.cfg.dedup
     src = ctx.upstream_dir("clean") / task["part"]
@@ -360,7 +365,7 @@ SPEC = StageSpec(
     info=registry.info("dedup"),
     config_keys=("dedup",),
     phases=[
-        Phase("signatures", plan_signatures, run_signatures),
+        Phase("signatures", plan_signatures, run_signatures, signature_inputs),
         Phase("bands", plan_bands, run_bands),
         Phase("shingles", plan_shingles, run_shingles),
         Phase("verify", plan_verify, run_verify),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import lru_cache
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,6 +57,11 @@ def summarise(table: pa.Table) -> Counts:
     )
 
 
+def inputs(ctx: StageContext, task: dict) -> list[Path]:
+    """The clean part a quality task reads."""
+    return [ctx.upstream_dir("clean") / task["source"] / task["part"]]
+
+
 def run(ctx: StageContext, task: dict) -> dict:
     """Compute the signals of one clean part and write its quality part."""
     computer = _computer(ctx.cfg.quality.model_dump_json())
@@ -92,6 +98,6 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
 SPEC = StageSpec(
     info=registry.info("quality"),
     config_keys=("quality",),
-    phases=[Phase("quality", plan, run)],
+    phases=[Phase("quality", plan, run, inputs)],
     finish=finish,
 )

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from corpus.select.mixture import MIXTURE_FILE, mixture_factors
 from corpus.select.rules import pick_keepers
 from corpus.select.tables import (
     DUPLICATE,
@@ -52,6 +53,19 @@ def _cluster_members(ctx: StageContext, clusters: pa.Table) -> pa.Table:
     return joined.append_column("passes", pc.is_null(joined.column("reason")))
 
 
+def _survivors(ctx: StageContext, lost: pa.Table) -> dict[str, int]:
+    """Characters per source that pass quality and are not a lost duplicate."""
+    out = {}
+    for source in list_sources(ctx.dir / SELECT_DIR):
+        passing = 0
+        for path in list_parts(ctx.dir / SELECT_DIR, source):
+            t = pq.read_table(path, columns=["chars", "reason"])
+            passing += pc.sum(t.column("chars").filter(pc.is_null(t.column("reason")))).as_py() or 0
+        mine = lost.filter(pc.equal(lost.column("source"), source))
+        out[source] = passing - (pc.sum(mine.column("chars")).as_py() or 0)
+    return out
+
+
 def run(ctx: StageContext, task: dict) -> dict:
     """Keepers per cluster; losers that passed quality -> `_select/<source>/duplicates.parquet`."""
     path = ctx.upstream_dir("dedup") / CLUSTERS_FILE
@@ -73,6 +87,9 @@ def run(ctx: StageContext, task: dict) -> dict:
         dup_counts[source] = mine.num_rows
     top = _top_clusters(m, ctx.cfg.corpus.top_clusters)
     write_json_atomic(ctx.dir / SELECT_DIR / TOP_CLUSTERS_FILE, top)
+    if ctx.cfg.corpus.apply_mixture:
+        write_json_atomic(ctx.dir / SELECT_DIR / MIXTURE_FILE,
+                          mixture_factors(_survivors(ctx, m.filter(lost)), ctx.cfg.corpus))
     return {"clusters": len(set(clusters.column("cluster_id").to_pylist())) if clusters.num_rows else 0,
             "clustered_docs": clusters.num_rows, "clusters_with_keeper": keepers.num_rows,
             "duplicates": dup_counts}

@@ -13,6 +13,8 @@ from kuznia.config import Section
 class CorpusConfig(Section):
     """Which documents make the corpus: thresholds, the duplicate keeper rule, source weights."""
 
+    NOT_FINGERPRINTED = frozenset({"parts_per_task", "mixture_tolerance"})  # cannot change outputs
+
     thresholds: Thresholds = Field(default_factory=Thresholds)
     """Quality thresholds (`corpus/select/thresholds.py`); changing them re-runs this stage only."""
     source_priority: list[str] = Field(default_factory=lambda: ["wikipedia", "speakleash", "local"])
@@ -24,10 +26,20 @@ class CorpusConfig(Section):
     share of its documents (seeded hash of the id), above 1 repeats each document `floor(w)` times
     plus once more for a seeded `w - floor(w)` share. Copies keep their id, so the val split (by
     id hash) puts all of them on the same side."""
+    mixture_tolerance: float = Field(0.02, ge=0, le=1)
+    """The report warns when a group's share of the corpus characters is this far (absolute)
+    from its `target_mixture` share."""
     target_mixture: dict[str, float] = Field(
         default_factory=lambda: {"speakleash": 0.93, "local": 0.06, "wikipedia": 0.01})
     """Target shares of the corpus characters by source kind or name (APT3: 93 % Speakleash, 6 %
-    other, 1 % Wikipedia); the report sets the achieved mixture against it. Informational."""
+    other, 1 % Wikipedia). The report sets the achieved mixture against it and warns beyond
+    `mixture_tolerance`; `apply_mixture` makes the corpus stage reach it."""
+    apply_mixture: bool = False
+    """Weight each group so the corpus matches `target_mixture` (corpus/select/mixture.py): a
+    group above its share is sampled down, one below it repeated, the corpus keeping its size.
+    Off: the mixture is what the data gives (APT3 used all its data once)."""
+    max_mixture_weight: float = Field(4.0, ge=1.0, le=100.0)
+    """With `apply_mixture`, the most times a document may be repeated to reach a group's share."""
     seed: int = 1234
     """Seed of the weight sampling and of which rejected documents the report shows."""
     parts_per_task: int = Field(4, ge=1)

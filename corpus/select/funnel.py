@@ -20,8 +20,7 @@ import re
 
 from corpus.select.tables import DOWNSAMPLED, DUPLICATE, SELECT_DIR, TOP_CLUSTERS_FILE
 from kuznia.counts import Counts
-from kuznia.manifest import read_manifest
-from kuznia.stage import StageContext, StageError
+from kuznia.stage import StageContext, StageError, read_manifest
 
 FUNNEL_STEPS = ("read", "fetched", "cleaned", "quality", "dedup", "corpus")
 DOCS_PREFIX = "docs_"

@@ -15,6 +15,8 @@ the stage (the flow, `kuznia stage`, `kuznia report`); the manifest's outputs le
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -25,7 +27,6 @@ from corpus.select.tables import REPORTS_DIR, SELECT_DIR, SELECT_SCHEMA, reason_
 from corpus.select.thresholds import decide_table
 from kuznia import registry
 from kuznia.counts import Counts
-from kuznia.manifest import collect_outputs
 from kuznia.parts import list_parts, list_sources, write_table
 from kuznia.stage import Phase, StageContext, StageError, StageSpec
 
@@ -67,6 +68,12 @@ def plan_select(ctx: StageContext) -> list[dict]:
     return tasks
 
 
+def select_inputs(ctx: StageContext, task: dict) -> list[Path]:
+    """The clean and quality parts a select task reads."""
+    return [ctx.upstream_dir(stage) / task["source"] / name for name in task["parts"]
+            for stage in ("clean", "quality")]
+
+
 def run_select(ctx: StageContext, task: dict) -> dict:
     """Thresholds over each part's signals -> `_select/<source>/<part>` and counts."""
     source = task["source"]
@@ -96,15 +103,15 @@ def plan_write(ctx: StageContext) -> list[dict]:
 
 def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     """The funnel per source, reasons, excerpts and the largest clusters."""
-    summary = build_funnel(ctx, records)
-    summary["outputs"] = collect_outputs(ctx.dir, exclude=(REPORTS_DIR,))
-    return summary
+    return build_funnel(ctx, records)
 
 
 SPEC = StageSpec(
     info=registry.info("corpus"),
     config_keys=("corpus",),
-    phases=[Phase("select", plan_select, run_select), Phase("clusters", clusters.plan, clusters.run),
-            Phase("write", plan_write, write.run)],
+    phases=[Phase("select", plan_select, run_select, select_inputs),
+            Phase("clusters", clusters.plan, clusters.run),
+            Phase("write", plan_write, write.run, write.inputs)],
     finish=finish,
+    not_outputs=(REPORTS_DIR,),
 )

@@ -10,6 +10,7 @@ for the manifest and the report.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 
 from corpus.select.config import CorpusConfig
 from corpus.select.funnel import excerpt, merge_excerpts
+from corpus.select.mixture import MIXTURE_FILE
 from corpus.select.rules import copies_for_weight, id_draws, source_weight
 from corpus.select.tables import (
     DECISION_SCHEMA,
@@ -40,11 +42,25 @@ def _read_duplicates(ctx: StageContext, source: str) -> pa.Array:
     return pq.read_table(path, columns=["id"]).column("id").combine_chunks()
 
 
+def inputs(ctx: StageContext, task: dict) -> list[Path]:
+    """What a write task reads: its clean and `_select` parts, its source's lost duplicates and
+    the largest clusters (whose members it excerpts)."""
+    source = task["source"]
+    sel = ctx.dir / SELECT_DIR
+    return [*(ctx.upstream_dir("clean") / source / n for n in task["parts"]),
+            *(sel / source / n for n in task["parts"]),
+            sel / source / DUPLICATES_FILE, sel / TOP_CLUSTERS_FILE,
+            *([sel / MIXTURE_FILE] if ctx.cfg.corpus.apply_mixture else [])]
+
+
 def run(ctx: StageContext, task: dict) -> dict:
     """Final decision per document; the kept ones (weighted) -> `corpus/<source>/<part>`."""
     ccfg = ctx.cfg.corpus
     source = task["source"]
     weight = source_weight(source, ccfg.weights)
+    if ccfg.apply_mixture:
+        mixture = json.loads((ctx.dir / SELECT_DIR / MIXTURE_FILE).read_text("utf-8"))
+        weight *= mixture["sources"].get(source, 0.0)
     dups = _read_duplicates(ctx, source)
     top = ctx.dir / SELECT_DIR / TOP_CLUSTERS_FILE
     top_ids = {m["id"] for c in json.loads(top.read_text("utf-8")) for m in c["members"]}

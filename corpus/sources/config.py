@@ -66,6 +66,9 @@ class LocalSourceConfig(Section):
 
 
 class FetchConfig(Section):
+    # Fields that cannot change outputs (Section.NOT_FINGERPRINTED).
+    NOT_FINGERPRINTED = frozenset({"concurrency", "retries", "backoff_s", "timeout_s"})
+
     speakleash: SpeakleashConfig = Field(default_factory=SpeakleashConfig)
     wikipedia: WikipediaConfig = Field(default_factory=WikipediaConfig)
     local: list[LocalSourceConfig] = Field(default_factory=list)
@@ -80,6 +83,8 @@ class FetchConfig(Section):
 
 
 class DocsConfig(Section):
+    NOT_FINGERPRINTED = frozenset({"max_tasks_per_source"})  # cannot change outputs
+
     part_bytes: int = Field(256 * 1024 * 1024, ge=1024)
     """Target text bytes per docs part (a few hundred MB in the real config). Speakleash parts
     are sized by lines from the manifest's average document size, so they come out close."""

@@ -27,8 +27,7 @@ from corpus.sources.records import (
     merge_problems,
 )
 from kuznia.counts import Counts
-from kuznia.manifest import read_manifest
-from kuznia.stage import StageContext, StageError
+from kuznia.stage import StageContext, StageError, read_manifest
 
 
 def _fetch_sources(ctx: StageContext) -> dict[str, dict]:
@@ -103,6 +102,17 @@ def _write(items, writer: PartWriter, stats: ReadLog, lines_per_part: int | None
         elif isinstance(item, Skipped):
             stats.skipped(item)
     writer.flush()
+
+
+def inputs(ctx: StageContext, task: dict) -> list[Path] | None:
+    """The raw files a parse task reads (a local source's files are listed by path)."""
+    raw = ctx.upstream_dir("fetch")
+    if task["kind"] == "speakleash":
+        return [raw / task["path"], (raw / task["path"]).with_name(f"{task['dataset']}.manifest")]
+    if task["kind"] == "wikipedia":
+        return [raw / task["path"]]
+    root = Path(task["root"])
+    return [root / f["path"] for f in local.inventory(root)] if root.exists() else None
 
 
 def run(ctx: StageContext, task: dict) -> dict:

@@ -16,7 +16,6 @@ import hashlib
 import http.client
 import os
 import socket
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -24,7 +23,8 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from kuznia.files import record_write
+from kuznia.progress import progress_bar
 
 CHUNK_BYTES = 1 << 20
 USER_AGENT = "kuznia/0.1 (+https://github.com/kuznia)"
@@ -75,11 +75,6 @@ class DownloadResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def progress_enabled() -> bool:
-    """Progress bars only on a terminal, and never when `KUZNIA_PROGRESS=0` (tests set that)."""
-    return os.environ.get("KUZNIA_PROGRESS", "1") != "0" and sys.stderr.isatty()
 
 
 def is_http(url: str) -> bool:
@@ -176,8 +171,8 @@ def _content_range(value: str | None) -> tuple[int, int | None]:
 
 
 def _bar(label: str, total: int | None, initial: int):
-    return tqdm(total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
-                desc=label, leave=False, disable=not progress_enabled())
+    return progress_bar(total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
+                        desc=label, leave=False)
 
 
 def _fetch_http(url: str, part: Path, expected: int | None, retry: Retry, label: str,
@@ -303,6 +298,7 @@ def download(
                 raise DownloadError(f"cannot fetch {url}: {problem}")
             raise _Retryable(problem)
         os.replace(part, dest)
+        record_write(dest)
         return dest.stat().st_size
 
     size, attempts = _with_retries(url, retry, attempt)

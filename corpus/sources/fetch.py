@@ -25,7 +25,8 @@ from corpus.sources.download import (
     fetch_bytes,
     join_url,
 )
-from kuznia.files import atomic_path, file_checksum
+from kuznia.files import atomic_path
+from kuznia.manifest import output_entry
 from kuznia.stage import StageConfig, StageContext
 
 
@@ -151,10 +152,7 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     recs = records["fetch"]
     sources = {r["source"]: {k: v for k, v in r.items() if k != "source"} for r in recs}
     files = sorted((f for r in recs for f in r["files"]), key=lambda f: f["path"])
-    outputs = []
-    for f in files:
-        p = ctx.dir / f["path"]
-        outputs.append({"path": f["path"], "bytes": p.stat().st_size, "checksum": file_checksum(p)})
+    outputs = [output_entry(ctx.dir, f["path"], ctx.known_outputs) for f in files]
     fetched = [r["download"] for r in recs if "download" in r]
     counts = {
         "sources": len(recs),

@@ -23,6 +23,6 @@ FETCH = StageSpec(
 DOCS = StageSpec(
     info=registry.info("docs"),
     config_keys=("docs",),
-    phases=[Phase("parse", docs.plan, docs.run)],
+    phases=[Phase("parse", docs.plan, docs.run, docs.inputs)],
     finish=docs.finish,
 )

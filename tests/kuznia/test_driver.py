@@ -66,8 +66,8 @@ def test_run_writes_manifest_last_and_skips_when_up_to_date(tmp_path: Path):
     CALLS.clear()
     res2 = run_stage(SPEC, cfg_with(4), tmp_path, log=lambda m: None)
     assert res2.skipped and CALLS == []
-    assert stage_status(SPEC, cfg_with(4), tmp_path)[0] == "done"
-    assert stage_status(SPEC, cfg_with(3), tmp_path)[0] == "stale"
+    assert stage_status(SPEC, cfg_with(4), tmp_path).state == "done"
+    assert stage_status(SPEC, cfg_with(3), tmp_path).state == "stale"
 
 
 def test_config_change_wipes_old_outputs(tmp_path: Path):
@@ -138,9 +138,9 @@ def test_inputs_outside_the_work_dir_are_part_of_the_fingerprint(tmp_path: Path)
     spec = StageSpec(info=TOY, config_keys=("toy",), phases=[Phase("main", _plan, _run)], finish=_finish,
                      inputs=listing)
     run_stage(spec, cfg_with(1), tmp_path / "w", log=lambda m: None)
-    assert stage_status(spec, cfg_with(1), tmp_path / "w")[0] == "done"
+    assert stage_status(spec, cfg_with(1), tmp_path / "w").state == "done"
     (src / "b.txt").write_text("Kot ma Alę.")
-    assert stage_status(spec, cfg_with(1), tmp_path / "w")[0] == "stale"
+    assert stage_status(spec, cfg_with(1), tmp_path / "w").state == "stale"
 
 
 def test_a_mapping_of_sections_is_all_a_stage_needs(tmp_path: Path):
@@ -152,3 +152,50 @@ def test_task_markers_say_where_the_task_ran(tmp_path: Path):
     run_stage(SPEC, cfg_with(2), tmp_path, log=lambda m: None)
     marker = json.loads((tmp_path / "docs" / "_tasks" / "main" / "p0.json").read_text())
     assert marker["worker"]["pid"] == os.getpid() and marker["rows"] == 0
+
+
+def test_an_unknown_source_is_refused_with_the_sources_listed(tmp_path: Path):
+    with pytest.raises(StageError, match=r"--source bb: stage 'toy' has no such source; did you mean b\? "
+                                         r"Its sources: a, b"):
+        run_stage(SPEC, cfg_with(4), tmp_path, source="bb", log=lambda m: None)
+    assert CALLS == []
+
+
+def test_a_changed_config_reruns_and_drops_what_no_task_wrote(tmp_path: Path):
+    run_stage(SPEC, cfg_with(4), tmp_path, log=lambda m: None)
+    (tmp_path / "docs" / "stray.txt").write_text("left by something else")
+    CALLS.clear()
+    run_stage(SPEC, cfg_with(2), tmp_path, log=lambda m: None)
+    assert sorted(CALLS) == ["p0", "p1"]  # the task record changed with the config: both re-run
+    files = sorted(p.relative_to(tmp_path / "docs").as_posix() for p in (tmp_path / "docs").rglob("*.txt"))
+    assert files == ["a/p0.txt", "b/p1.txt"]
+    markers = sorted(p.name for p in (tmp_path / "docs" / "_tasks" / "main").iterdir())
+    assert markers == ["p0.json", "p1.json"]
+
+
+def _inputs(ctx, task):
+    return [ctx.work_dir / "in" / f"{task['id']}.txt"]
+
+
+def test_tasks_with_declared_inputs_rerun_only_when_their_inputs_change(tmp_path: Path):
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        (tmp_path / "in" / f"p{i}.txt").write_text(f"input {i}")
+    spec = StageSpec(info=TOY, config_keys=("toy",), phases=[Phase("main", _plan, _run, _inputs)],
+                     finish=_finish, inputs=lambda cfg: sorted(
+                         (p.name, p.read_text()) for p in (tmp_path / "in").iterdir()))
+    run_stage(spec, cfg_with(3), tmp_path, log=lambda m: None)
+    CALLS.clear()
+    (tmp_path / "in" / "p1.txt").write_text("input 1, edited")
+    logs: list[str] = []
+    res = run_stage(spec, cfg_with(3), tmp_path, log=logs.append)
+    assert not res.skipped and CALLS == ["p1"]
+    assert "[toy] main: reusing 2 finished task(s) of 3" in logs
+
+
+def test_force_salts_what_it_rewrites_and_the_content_changes(tmp_path: Path):
+    a = run_stage(SPEC, cfg_with(2), tmp_path, log=lambda m: None).manifest
+    b = run_stage(SPEC, cfg_with(2), tmp_path, force=True, source="a", log=lambda m: None).manifest
+    assert a["outputs"] == b["outputs"]  # same bytes
+    assert set(b["salts"]) == {"a/p0.txt"} and a["salts"] == {}
+    assert a["content"] != b["content"]  # ...but what reads it downstream sees a forced re-do

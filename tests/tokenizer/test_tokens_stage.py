@@ -7,11 +7,12 @@ import json
 import unicodedata
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from tokenizer_fixtures import copy_stages, make_config
 
 from kuznia.driver import run_stage
-from kuznia.files import read_json
+from kuznia.files import file_checksum, read_json, write_json_atomic
 from tokenizer.bpe import load_tokenizer
 from tokenizer.sample import unit_hash
 from tokenizer.shards import ShardFormatError, list_shards, open_shard
@@ -78,12 +79,40 @@ def test_shards_close_at_the_first_document_past_the_budget(tokens):
     assert shards[-1].n_tokens <= 20_000 + max(int(n) for n in np.diff(shards[-1].offsets))
 
 
-def test_work_files_are_removed_and_outputs_are_the_shards(tokens):
+def test_outputs_are_the_shards_and_work_files_stay_for_reruns(tokens):
     wd, _, m = tokens
-    assert not (wd / "tokens" / "_work").exists()
+    assert any((wd / "tokens" / "_work").rglob("*.npy"))  # kept for reruns, not an output
     paths = {o["path"] for o in m["outputs"]}
     assert paths == set(_shard_bytes(wd))
     assert {p.split("/")[0] for p in paths} == {"train", "val"}
+
+
+def test_without_keep_work_the_work_files_are_removed(tokens, tmp_path):
+    wd, _, _ = tokens
+    other = copy_stages(wd, tmp_path, "corpus", "tokenizer")
+    run_stage(SPEC, make_config(tokens={"keep_work": False}), other, **QUIET)
+    assert not (other / "tokens" / "_work").exists()
+    assert _shard_bytes(other) == _shard_bytes(wd)
+
+
+def test_a_changed_corpus_part_re_encodes_only_that_part(tokens, tmp_path):
+    wd, _, _ = tokens
+    other = copy_stages(wd, tmp_path, "corpus", "tokenizer", "tokens")
+    parts = sorted((other / "corpus").glob("*/part-*.parquet"))
+    assert len(parts) >= 2
+    table = pq.read_table(parts[0])
+    pq.write_table(table.slice(0, table.num_rows - 1), parts[0])  # one document fewer
+    m = read_json(other / "corpus" / "_manifest.json")  # the corpus stage's view of its outputs
+    m["outputs"] = [{"path": p.relative_to(other / "corpus").as_posix(), "bytes": p.stat().st_size,
+                     "checksum": file_checksum(p)} for p in parts]
+    m.pop("content", None)
+    write_json_atomic(other / "corpus" / "_manifest.json", m)
+    logs = []
+    res = run_stage(SPEC, make_config(), other, log=logs.append)
+    assert not res.skipped
+    assert f"[tokens] encode: reusing {len(parts) - 1} finished task(s) of {len(parts)}" in logs
+    c = res.manifest["counts"]
+    assert c["train_docs"] + c["val_docs"] + c["dropped_empty"] == sum(pq.read_metadata(p).num_rows for p in parts)
 
 
 def test_rerun_with_other_batching_is_byte_identical(tokens, tmp_path):

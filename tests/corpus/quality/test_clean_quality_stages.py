@@ -148,3 +148,17 @@ def test_fifty_megabyte_document(tmp_path):
     assert row["text_v1_chars"] == len(big.strip())
     assert reasons(work, "local.big") == {"too_long": 1}
     assert read_json(work / "quality" / "_manifest.json")["counts"]["truncated"] == 1
+
+
+def test_clean_manifest_shows_each_rules_change_before_and_after(tmp_path):
+    work, cfg = make_work(tmp_path)
+    c, _, _ = run_both(work, cfg)
+    ex = c.manifest["examples"]["speakleash.forum"]
+    (bp,) = ex["boilerplate"]
+    assert bp["id"] == "speakleash.forum/000000001"
+    assert "Strona główna » Forum" in bp["before"] and "Strona główna" not in bp["after"]
+    (moj,) = ex["mojibake"]
+    assert "PrzeglÄ…daj" in moj["before"] and moj["after"].startswith("Przeglądaj")
+    per_source = c.manifest["counts"]["sources"]["speakleash.forum"]["rules"]
+    assert per_source["boilerplate"]["docs"] == 1 and per_source["mojibake"]["docs"] == 1
+    assert set(ex) == {r for r, v in per_source.items() if v["docs"]}  # an example for every rule that acted

@@ -194,3 +194,40 @@ def test_source_without_documents_still_has_its_drops_counted(wd: Path):
     assert out["funnel"]["sources"]["local.broken"]["read"] == {"docs": 4, "chars": None}
     assert out["funnel"]["sources"]["local.broken"]["corpus"]["docs"] == 0
     assert out["reasons"]["sources"]["local.broken"] == {"docs_malformed_invalid_utf8": {"docs": 4, "chars": None}}
+
+
+def _group_chars(wd: Path) -> dict[str, int]:
+    m = manifest(wd)
+    return {g: sum(f["corpus"]["chars"] for s, f in m["funnel"]["sources"].items() if s.startswith(g))
+            for g in ("speakleash", "wikipedia")}
+
+
+def test_apply_mixture_brings_each_group_to_its_target_share(wd: Path, tmp_path: Path):
+    target = {"speakleash": 0.5, "wikipedia": 0.5}
+    natural = build(tmp_path / "natural")
+    run_stage(SPEC, cfg_with(target_mixture=target), natural, **QUIET)
+    run_stage(SPEC, cfg_with(target_mixture=target, apply_mixture=True, max_mixture_weight=20), wd, **QUIET)
+    mixture = json.loads((wd / "corpus" / "_select" / "mixture.json").read_text())
+    groups = mixture["groups"]
+    for g, t in target.items():  # the factor that makes the expected share exactly the target
+        assert groups[g]["factor"] == pytest.approx(t / groups[g]["share"], rel=1e-4)
+    assert sum(v["share"] * v["factor"] for v in groups.values()) == pytest.approx(1.0, rel=1e-4)
+    before, after = _group_chars(natural), _group_chars(wd)
+    share = {k: v["wikipedia"] / sum(v.values()) for k, v in (("before", before), ("after", after))}
+    # weights act on whole documents (a seeded draw each): the share moves toward the target
+    assert abs(share["after"] - 0.5) < abs(share["before"] - 0.5) - 0.1, share
+    r = json.loads(json.dumps(build_report_json(wd)))
+    assert r["mixture"]["applied"]["groups"]["wikipedia"]["factor"] == groups["wikipedia"]["factor"]
+
+
+def build_report_json(wd: Path) -> dict:
+    from corpus.report.build import collect
+
+    return collect(wd)
+
+
+def test_apply_mixture_names_sources_outside_the_target(wd: Path):
+    from kuznia.stage import TaskError
+
+    with pytest.raises(TaskError, match=r"sources of \['wikipedia'\] are in no group of corpus.target_mixture"):
+        run_stage(SPEC, cfg_with(target_mixture={"speakleash": 1.0}, apply_mixture=True), wd, **QUIET)

@@ -13,7 +13,6 @@ from corpus.sources.download import (
     download,
     fetch_bytes,
     part_path,
-    progress_enabled,
 )
 
 FAST = Retry(retries=3, backoff_s=0.01, timeout_s=5)
@@ -136,11 +135,3 @@ def test_fetch_bytes_reads_small_files_over_http_and_disk(served, tmp_path):
     assert fetch_bytes(str(served.root / "index.json")) == b"[1, 2]"
     with pytest.raises(NotFoundError, match="index2.json: HTTP 404"):
         fetch_bytes(served.url("index2.json"), FAST)
-
-
-def test_progress_bars_are_off_with_kuznia_progress_0(monkeypatch):
-    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
-    monkeypatch.setenv("KUZNIA_PROGRESS", "1")
-    assert progress_enabled()
-    monkeypatch.setenv("KUZNIA_PROGRESS", "0")
-    assert not progress_enabled()
