@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from model.llama import Llama
 
 SENTINEL = "COMPLETE"
 LATEST = "latest"
+SUPERSEDED = "superseded"  # checkpoints of an earlier run that cannot continue (other data, shape)
 FILES = ("model.pt", "optimizer.pt", "rng.pt", "meta.json")
 STEP_RE = re.compile(r"^step-(\d{7,})$")
 FORMAT = "kuznia-checkpoint/1"
@@ -206,10 +208,11 @@ def check_model_compatible(path: Path, saved: dict, current: dict) -> None:
 
 
 def resolve_resume(root: Path, resume: str) -> Path | None:
-    """The checkpoint `train.resume` asks for: `auto` (newest complete or None), `no`, or a path."""
+    """The checkpoint `train.resume` asks for: `auto` / `must` (the newest complete one, or
+    None), `no`, or a path."""
     if resume == "no":
         return None
-    if resume == "auto":
+    if resume in ("auto", "must"):
         return latest_checkpoint(root)
     path = Path(resume)
     if not path.is_dir():
@@ -257,15 +260,42 @@ def load_model(checkpoint: Path, device: str | torch.device = "cpu") -> tuple[Ll
     return model.eval(), meta
 
 
-def prepare_resume(root: Path, resume: str, *, run_files: tuple[str, ...] = (),
-                   log: Callable[[str], None] = print) -> Path | None:
-    """Settle `train.resume` before a run is built: refuse a bad explicit path, drop the folders a
-    crash mid-save left, start over on `no` (deleting the checkpoints and `run_files`), and
-    return the checkpoint to resume from (None: a fresh start)."""
+def set_aside(root: Path, why: str, run_files: tuple[str, ...] = ()) -> Path:
+    """Move every checkpoint (and the run's files, e.g. its metrics) to
+    `root/superseded/<UTC time>/`, with a note saying why; returns that folder."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    dest = Path(root) / SUPERSEDED / stamp
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = Path(root) / SUPERSEDED / f"{stamp}-{n}"
+    dest.mkdir(parents=True)
+    for _, p in list_checkpoints(root):
+        os.replace(p, dest / p.name)
+    for name in (LATEST, *run_files):
+        if (Path(root) / name).exists():
+            os.replace(Path(root) / name, dest / name)
+    (dest / "WHY").write_text(why + "\n", "utf-8")
+    return dest
+
+
+def prepare_resume(root: Path, resume: str, *, fits: Callable[[dict], str | None] = lambda meta: None,
+                   run_files: tuple[str, ...] = (), log: Callable[[str], None] = print) -> tuple[Path | None, Path | None]:
+    """Settle `train.resume` before a run is built; returns (checkpoint to resume from or None,
+    the folder older checkpoints were set aside to or None).
+
+    `fits(meta)` says why a checkpoint cannot continue this run (another model shape, tokenizer
+    or data), None when it can. `auto` sets unfitting checkpoints aside (kept, under
+    `superseded/`) and starts over; `must` refuses them, and refuses to start without one; `no`
+    starts over, deleting the checkpoints and `run_files`; a path must fit.
+    """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    if resume not in ("auto", "no"):  # an explicit path: refuse a bad one before any cleanup
-        resolve_resume(root, resume)
+    if resume not in ("auto", "must", "no"):  # an explicit path: refuse a bad one before any cleanup
+        path = resolve_resume(root, resume)
+        if why := fits(read_meta(path)):
+            raise CheckpointError(f"train.resume={resume}: that checkpoint {why}")
+        return path, None
     for p in remove_incomplete(root):
         log(f"removed incomplete checkpoint {p} (a save was interrupted)")
     if resume == "no":
@@ -276,7 +306,22 @@ def prepare_resume(root: Path, resume: str, *, run_files: tuple[str, ...] = (),
             shutil.rmtree(p)
         for name in (LATEST, *run_files):
             (root / name).unlink(missing_ok=True)
-    return resolve_resume(root, resume)
+        return None, None
+    path = resolve_resume(root, resume)
+    if path is None:
+        if resume == "must":
+            raise CheckpointError(f"train.resume=must but {root} holds no complete checkpoint; "
+                                  "use train.resume=auto to start a new run")
+        return None, None
+    why = fits(read_meta(path))
+    if why is None:
+        return path, None
+    if resume == "must":
+        raise CheckpointError(f"train.resume=must: checkpoint {path} {why}; use train.resume=auto to "
+                              "set the old checkpoints aside (they are kept) and start over")
+    aside = set_aside(root, f"{path.name} {why}", run_files)
+    log(f"checkpoint {path.name} {why}: set {aside.relative_to(root)} aside (kept) and starting over")
+    return None, aside
 
 
 class CheckpointManager:
@@ -295,15 +340,10 @@ class CheckpointManager:
         return save_checkpoint(self.root, step, model=self.model, optimizer=self.optimizer,
                                meta={**meta, "data": self.loader.state_dict()}, keep=self.keep)
 
-    def restore(self, path: Path, *, device: torch.device, model_args: dict,
-                tokenizer_hash: str | None) -> dict:
-        """Load a checkpoint into the parts (after checking it fits); returns its meta."""
+    def restore(self, path: Path, *, device: torch.device, model_args: dict) -> dict:
+        """Load a checkpoint into the parts (after checking its shape); returns its meta."""
         ckpt = load_checkpoint(path, map_location=device)
         check_model_compatible(path, ckpt.meta.get("model", {}), model_args)
-        if tokenizer_hash and ckpt.meta.get("tokenizer_hash") not in (None, tokenizer_hash):
-            raise CheckpointError(f"checkpoint {path} was trained on tokens of tokenizer "
-                                  f"{ckpt.meta['tokenizer_hash'][:12]}…, the shards now come from "
-                                  f"{tokenizer_hash[:12]}…; start over with `train.resume=no`")
         self.model.load_state_dict(ckpt.model_state)
         self.optimizer.load_state_dict(ckpt.optimizer_state)
         self.loader.load_state_dict(ckpt.meta["data"], where=f"checkpoint {path}")

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from kuznia.config import Section
 
 
 class TrainConfig(Section):
     """The training recipe, the device, and how often to evaluate and checkpoint."""
+
+    NOT_FINGERPRINTED = frozenset({"resume"})  # cannot change outputs
 
     micro_batch_size: int = Field(1, ge=1)
     """Windows per forward/backward pass."""
@@ -64,10 +66,24 @@ class TrainConfig(Section):
     keep_checkpoints: int = Field(3, ge=1)
     """Keep the newest K complete checkpoints; older ones are deleted."""
     resume: str = "auto"
-    """`auto`: continue from the newest complete checkpoint if any; `no`: start over (existing
-    checkpoints are deleted); or a path to a `step-NNNNNNN` folder."""
+    """`auto`: continue from the newest complete checkpoint when it fits this run (the same model
+    shape, tokenizer and token shards); one that does not is set aside under
+    `checkpoints/superseded/` (kept) and training starts over. `must`: continue, or fail (no
+    checkpoint, or one that does not fit). `no` (or `false`): start over, deleting the
+    checkpoints. Or a path to a `step-NNNNNNN` folder."""
     log_every_steps: int = Field(10, ge=1)
     """Write a metrics line (and refresh the progress bar) every N steps."""
+
+    @field_validator("resume", mode="before")
+    @classmethod
+    def _resume_words(cls, v: object) -> object:
+        # YAML reads `no`, `off`, `false` as False (`--set train.resume=no`): that means `no`.
+        if v is False:
+            return "no"
+        if v is True:
+            raise ValueError("true is not a resume mode (YAML reads yes/on/true as true): write "
+                             "auto, must, no, or the path of a step-NNNNNNN folder")
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

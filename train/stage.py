@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kuznia import registry
 from kuznia.files import file_checksum, read_json
+from kuznia.identity import content_id
 from kuznia.stage import MANIFEST, Phase, StageContext, StageError, StageSpec
 from train import export
 from train.checkpoint import latest_checkpoint
@@ -25,9 +26,10 @@ class TrainingInterrupted(StageError):
     """Training stopped on a signal after saving; running the stage again resumes it."""
 
 
-def tokens_info(tokens_dir: Path, tokenizer_dir: Path) -> tuple[int, str | None, Path | None]:
+def tokens_info(tokens_dir: Path, tokenizer_dir: Path) -> tuple[int, str | None, Path | None, str | None]:
     """Vocabulary size and tokenizer hash of the shards (from `tokens/_manifest.json`, else the
-    tokenizer files), and the `tokenizer.json` used for bits per byte (None if absent)."""
+    tokenizer files), the `tokenizer.json` used for bits per byte (None if absent), and the
+    data id: a hash of the shards' checksums (what a checkpoint was trained on)."""
     manifest_path = tokens_dir / MANIFEST
     manifest = read_json(manifest_path) if manifest_path.exists() else {}
     tok_json = tokenizer_dir / "tokenizer.json"
@@ -39,7 +41,8 @@ def tokens_info(tokens_dir: Path, tokenizer_dir: Path) -> tuple[int, str | None,
         from tokenizers import Tokenizer
 
         vocab = Tokenizer.from_file(str(tok_json)).get_vocab_size(with_added_tokens=True)
-    return int(vocab), manifest.get("tokenizer_hash"), tok_json if tok_json.exists() else None
+    data_id = content_id(manifest["outputs"]) if manifest.get("outputs") else None
+    return int(vocab), manifest.get("tokenizer_hash"), tok_json if tok_json.exists() else None, data_id
 
 
 def plan(ctx: StageContext) -> list[dict]:
@@ -48,9 +51,10 @@ def plan(ctx: StageContext) -> list[dict]:
 
 def run(ctx: StageContext, task: dict) -> dict:
     tokens_dir = ctx.upstream_dir("tokens")
-    vocab, tok_hash, tok_json = tokens_info(tokens_dir, ctx.upstream_dir("tokenizer"))
+    vocab, tok_hash, tok_json, data_id = tokens_info(tokens_dir, ctx.upstream_dir("tokenizer"))
     result = train(ctx.cfg.model, ctx.cfg.train, tokens_dir=tokens_dir, checkpoints_dir=ctx.dir,
-                   vocab_size=vocab, seed=ctx.cfg.seed, tokenizer_hash=tok_hash, tokenizer_json=tok_json)
+                   vocab_size=vocab, seed=ctx.cfg.seed, tokenizer_hash=tok_hash, tokenizer_json=tok_json,
+                   data_id=data_id)
     if result.stopped_by is not None:
         raise TrainingInterrupted(
             f"training stopped by {result.stopped_by} at step {result.step}; checkpoint saved at "
@@ -63,6 +67,7 @@ def run(ctx: StageContext, task: dict) -> dict:
         "eval": result.last_eval,
         "checkpoint": result.checkpoint.name if result.checkpoint else None,
         "resumed_from": result.resumed_from.name if result.resumed_from else None,
+        "superseded": result.superseded.relative_to(ctx.dir).as_posix() if result.superseded else None,
     }
 
 
@@ -91,6 +96,7 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
         "evals": evals,
         "losses": losses,
         "checkpoint": final.name if final else None,
+        "superseded": rec.get("superseded"),
         "outputs": outputs,
     }
 

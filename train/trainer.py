@@ -45,6 +45,7 @@ class TrainResult:
     checkpoint: Path | None = None
     stopped_by: str | None = None  # "SIGTERM", "SIGINT", "stop_at_step"; None: reached max_steps
     resumed_from: Path | None = None
+    superseded: Path | None = None  # where checkpoints of another run were set aside
 
 
 def resolve_device(name: str) -> torch.device:
@@ -108,13 +109,16 @@ class Trainer:
 
     def __init__(self, model_section: ModelSection, cfg: TrainConfig, *, tokens_dir: Path,
                  checkpoints_dir: Path, vocab_size: int, seed: int, tokenizer_hash: str | None = None,
-                 tokenizer_json: Path | None = None, log: Callable[[str], None] = print):
+                 tokenizer_json: Path | None = None, data_id: str | None = None,
+                 log: Callable[[str], None] = print):
         tokens_dir, self.root = Path(tokens_dir), Path(checkpoints_dir)
         self.cfg, self.log, self.vocab_size, self.tokenizer_hash = cfg, log, vocab_size, tokenizer_hash
+        self.data_id = data_id
         self.args: ModelArgs = resolve_model_args(model_section, vocab_size)
         self.device = resolve_device(cfg.device)
         self.seed = cfg.seed if cfg.seed is not None else seed
-        self.resumed_from = prepare_resume(self.root, cfg.resume, run_files=(METRICS,), log=log)
+        self.resumed_from, self.superseded = prepare_resume(self.root, cfg.resume, fits=self._fits,
+                                                            run_files=(METRICS,), log=log)
 
         self.loader = WindowLoader(tokens_dir / "train", context_tokens=self.args.context_tokens,
                                    micro_batch_size=cfg.micro_batch_size, seed=self.seed,
@@ -136,9 +140,22 @@ class Trainer:
             self._restore(self.resumed_from)
         self._build_step()
 
+    def _fits(self, meta: dict) -> str | None:
+        """Why a checkpoint cannot continue this run (None: it can)."""
+        saved, now = meta.get("model", {}), self.args.to_dict()
+        diffs = [f"{k} {saved.get(k)!r} → {now.get(k)!r}" for k in sorted(set(saved) | set(now))
+                 if saved.get(k) != now.get(k)]
+        if diffs:
+            return "has another model shape (" + "; ".join(diffs) + ")"
+        if self.tokenizer_hash and meta.get("tokenizer_hash") not in (None, self.tokenizer_hash):
+            return (f"was trained on tokens of another tokenizer ({meta['tokenizer_hash'][:12]}…, now "
+                    f"{self.tokenizer_hash[:12]}…)")
+        if self.data_id and meta.get("data_id") not in (None, self.data_id):
+            return f"was trained on other token shards (data {meta['data_id'][:12]}…, now {self.data_id[:12]}…)"
+        return None
+
     def _restore(self, path: Path) -> None:
-        meta = self.checkpoints.restore(path, device=self.device, model_args=self.args.to_dict(),
-                                        tokenizer_hash=self.tokenizer_hash)
+        meta = self.checkpoints.restore(path, device=self.device, model_args=self.args.to_dict())
         self.step, self.tokens_seen = int(meta["step"]), int(meta["tokens_seen"])
         changed = sorted(k for k, v in self.cfg.model_dump(mode="json").items()
                          if meta.get("train", {}).get(k) != v and k != "resume")
@@ -171,7 +188,7 @@ class Trainer:
     def meta(self, last_loss: float | None) -> dict:
         """What a checkpoint records beside the stateful parts."""
         return {"model": self.args.to_dict(), "train": self.cfg.model_dump(mode="json"),
-                "tokens_seen": self.tokens_seen, "tokenizer_hash": self.tokenizer_hash,
+                "tokens_seen": self.tokens_seen, "tokenizer_hash": self.tokenizer_hash, "data_id": self.data_id,
                 "vocab_size": self.vocab_size, "seed": self.seed, "last_loss": last_loss}
 
     def train_step(self, stop: StopSignals) -> tuple[float, float | None, float] | None:
@@ -213,7 +230,8 @@ class Trainer:
     def fit(self, stop_at_step: int | None = None) -> TrainResult:
         """Train until `max_steps`, `stop_at_step`, or a stop signal; save as configured."""
         cfg = self.cfg
-        result = TrainResult(step=self.step, tokens_seen=self.tokens_seen, resumed_from=self.resumed_from)
+        result = TrainResult(step=self.step, tokens_seen=self.tokens_seen, resumed_from=self.resumed_from,
+                             superseded=self.superseded)
         target = min(cfg.max_steps, stop_at_step) if stop_at_step is not None else cfg.max_steps
         metrics = MetricsLog(self.root, resumed_step=self.step, max_steps=cfg.max_steps, log=self.log)
         self.model.train()

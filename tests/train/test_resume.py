@@ -172,11 +172,41 @@ def test_step_folder_without_sentinel_is_never_resumed(tokens_dir, tmp_path):
         _run(tokens_dir, ckpt, tiny_train(max_steps=6, resume=str(half)))
 
 
-def test_checkpoint_of_another_model_shape_is_refused(tokens_dir, tmp_path):
-    _run(tokens_dir, tmp_path / "ckpt", tiny_train(), stop_at_step=2)
-    with pytest.raises(CheckpointError, match=r"step-0000002 was trained with another model shape "
-                                              r"\(n_layers: checkpoint 2, config 3\); set the `model:` section back"):
-        _run(tokens_dir, tmp_path / "ckpt", tiny_train(), model=ModelSection(preset="tiny", n_layers=3))
+def test_a_checkpoint_of_another_shape_is_refused_with_must_and_set_aside_with_auto(tokens_dir, tmp_path):
+    ckpt = tmp_path / "ckpt"
+    _run(tokens_dir, ckpt, tiny_train(), stop_at_step=2)
+    deeper = ModelSection(preset="tiny", n_layers=3)
+    with pytest.raises(CheckpointError, match=r"train.resume=must: checkpoint .*step-0000002 has another model "
+                                              r"shape \(n_layers 2 → 3\); use train.resume=auto"):
+        _run(tokens_dir, ckpt, tiny_train(resume="must"), model=deeper)
+    logs = []
+    r = _run(tokens_dir, ckpt, tiny_train(max_steps=2), model=deeper, log=logs.append)
+    assert r.resumed_from is None and r.superseded is not None and r.step == 2
+    kept = r.superseded
+    assert kept.parent == ckpt / "superseded" and (kept / "step-0000002" / "COMPLETE").exists()
+    assert "has another model shape" in (kept / "WHY").read_text()
+    assert (kept / "metrics.jsonl").exists()  # the old run's curve goes with its checkpoints
+    assert any("set superseded/" in m and "aside (kept) and starting over" in m for m in logs)
+
+
+def test_checkpoints_of_other_token_shards_are_set_aside(tokens_dir, tmp_path):
+    ckpt = tmp_path / "ckpt"
+    _run(tokens_dir, ckpt, tiny_train(), stop_at_step=2, data_id="a" * 32)
+    r = _run(tokens_dir, ckpt, tiny_train(max_steps=2), data_id="b" * 32)
+    assert r.resumed_from is None and "other token shards" in (r.superseded / "WHY").read_text()
+    same = _run(tokens_dir, ckpt, tiny_train(max_steps=3), data_id="b" * 32)
+    assert same.resumed_from is not None and same.superseded is None
+
+
+def test_must_without_a_checkpoint_refuses_to_start(tokens_dir, tmp_path):
+    with pytest.raises(CheckpointError, match="train.resume=must but .* holds no complete checkpoint"):
+        _run(tokens_dir, tmp_path / "ckpt", tiny_train(resume="must"))
+
+
+def test_yaml_booleans_for_resume():
+    assert tiny_train(resume=False).resume == "no"
+    with pytest.raises(ValueError, match="true is not a resume mode"):
+        tiny_train(resume=True)
 
 
 def test_truncated_and_corrupt_checkpoints_are_refused(tokens_dir, tmp_path):
