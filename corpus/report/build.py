@@ -10,6 +10,7 @@ the same summary as Prefect artifacts (`summary.py`; this package does not impor
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,13 @@ from corpus.report.stats import (
 )
 from corpus.select.config import CorpusConfig
 from corpus.select.funnel import FUNNEL_STEPS
+from corpus.select.mixture import MIXTURE_FILE
 from corpus.select.rules import source_kind, source_weight
-from corpus.select.tables import DECISIONS_DIR, REPORTS_DIR
+from corpus.select.tables import DECISIONS_DIR, REPORTS_DIR, SELECT_DIR
 from kuznia.files import write_json_atomic, write_text_atomic
-from kuznia.manifest import read_manifest
 from kuznia.parts import PART_GLOB, list_parts
 from kuznia.registry import folder
+from kuznia.stage import read_manifest
 
 # Characters per token when the tokenizer has not run: APT3's card gives 285 GB of text for
 # > 60 B tokens (4.75 bytes/token); Polish text is ~1.1 UTF-8 bytes per character.
@@ -109,10 +111,43 @@ def _corpus_config(m: dict, given: CorpusConfig | None) -> CorpusConfig:
     return CorpusConfig.model_validate(ran) if ran else (given or CorpusConfig())
 
 
-def _mixture_section(m: dict, ccfg) -> dict:
+def _run_section(m: dict, ccfg: CorpusConfig, run_name: str) -> dict:
+    """Which run the numbers come from: the config's name, when each stage last finished, and
+    the selection settings in force (thresholds that are on, weights, keeper priority)."""
+    th = {k: v for k, v in ccfg.thresholds.model_dump(mode="json").items() if v not in (None, [])}
+    return {"name": run_name,
+            "finished": {s: (m.get(s) or {}).get("finished") for s in STAGES_SHOWN if m.get(s)},
+            "thresholds": th, "weights": dict(ccfg.weights), "source_priority": list(ccfg.source_priority),
+            "target_mixture": dict(ccfg.target_mixture)}
+
+
+def _cleaning_section(m: dict) -> dict:
+    """Per rule: documents changed, hits, characters removed, in total and per source, and the
+    examples the clean stage kept (before / after), straight from its manifest."""
+    c = m.get("clean")
+    if c is None:
+        return {"missing": [missing("clean")]}
+    counts = c.get("counts") or {}
+    order = c.get("rules_in_order") or sorted(counts.get("rules", {}))
+    sources = counts.get("sources") or {}
+    return {
+        "rules": [{"rule": r, **(counts.get("rules", {}).get(r) or {"docs": 0, "hits": 0, "chars_removed": 0})}
+                  for r in order],
+        "chars_in": counts.get("chars_in"), "chars_out": counts.get("chars_out"), "docs": counts.get("docs"),
+        "sources": {s: {"docs": v.get("docs"), "chars_in": v.get("chars_in"), "chars_out": v.get("chars_out"),
+                        "rules": {r: (v.get("rules", {}).get(r) or {}).get("docs", 0) for r in order}}
+                    for s, v in sorted(sources.items())},
+        "examples": c.get("examples") or {},
+    }
+
+
+def _mixture_section(work_dir: Path, m: dict, ccfg) -> dict:
     c = m.get("corpus")
     if c is None:
         return {"missing": [missing("corpus")], "target": dict(ccfg.target_mixture)}
+    applied_path = work_dir / folder("corpus") / SELECT_DIR / MIXTURE_FILE
+    applied = (json.loads(applied_path.read_text("utf-8"))
+               if ccfg.apply_mixture and applied_path.exists() else None)
 
     by_source = {s: (f["corpus"]["chars"] or 0) for s, f in c["funnel"]["sources"].items()}
     total = sum(by_source.values()) or 1
@@ -122,9 +157,19 @@ def _mixture_section(m: dict, ccfg) -> dict:
         key = s if s in target else source_kind(s)
         groups[key] = groups.get(key, 0.0) + ch / total
     keys = sorted(set(groups) | set(target))
-    return {"target": target, "achieved": {k: round(groups.get(k, 0.0), 6) for k in keys},
+    achieved = {k: round(groups.get(k, 0.0), 6) for k in keys}
+    tol = ccfg.mixture_tolerance
+    warnings = [f"{k}: {achieved[k]:.1%} of the corpus characters against a target of {target[k]:.1%} "
+                f"(off by more than the tolerance of {tol:.1%})"
+                for k in keys if k in target and abs(achieved[k] - target[k]) > tol]
+    if applied:
+        warnings = applied["notes"] + warnings
+    return {"target": target, "achieved": achieved, "tolerance": tol, "warnings": warnings,
+            "applied": applied,
             "by_source": {s: {"chars": ch, "share": round(ch / total, 6),
-                              "weight": source_weight(s, ccfg.weights)} for s, ch in by_source.items()}}
+                              "weight": round(source_weight(s, ccfg.weights)
+                                              * ((applied or {}).get("sources") or {}).get(s, 1.0), 6)}
+                          for s, ch in by_source.items()}}
 
 
 def _tokens_section(m: dict) -> dict:
@@ -138,14 +183,20 @@ def _tokens_section(m: dict) -> dict:
         return out
     per = {}
     for s, f in c["funnel"]["sources"].items():
-        cpt = ((fert.get("sources") or {}).get(s) or {}).get("chars_per_token") or cpt_all \
-            or DEFAULT_CHARS_PER_TOKEN
-        per[s] = {"chars": f["corpus"]["chars"], "chars_per_token": cpt,
+        own = (fert.get("sources") or {}).get(s) or {}
+        if own.get("chars_per_token"):
+            cpt, basis = own["chars_per_token"], f"its {own['docs']:,} held-out documents"
+        elif cpt_all:
+            cpt, basis = cpt_all, f"all sources' {fert['all']['docs']:,} held-out documents (none of its own)"
+        else:
+            cpt, basis = DEFAULT_CHARS_PER_TOKEN, "assumed (no tokenizer yet)"
+        per[s] = {"chars": f["corpus"]["chars"], "chars_per_token": cpt, "basis": basis,
                   "estimated_tokens": round((f["corpus"]["chars"] or 0) / cpt)}
     out["estimated"] = per
     out["estimated_total"] = sum(v["estimated_tokens"] for v in per.values())
-    out["basis"] = ("tokenizer fertility (chars per token on held-out documents)" if cpt_all else
-                    f"{DEFAULT_CHARS_PER_TOKEN} characters per token (APT3: 285 GB / 60 B tokens); "
+    out["basis"] = (f"tokenizer fertility: characters per token on {fert['all']['docs']:,} held-out "
+                    "documents, per source where it had some" if cpt_all else
+                    f"{DEFAULT_CHARS_PER_TOKEN} characters per token assumed (APT3: 285 GB / 60 B tokens); "
                     "tokenizer not run yet — `kuznia stage tokenizer`")
     if tok is None:
         out["missing"].append(missing("tokenizer") + " (fertility-based estimate)")
@@ -179,14 +230,16 @@ def collect(work_dir: Path, corpus: CorpusConfig | None = None, run_name: str = 
     report = {
         "title": f"Kuźnia corpus report — {run_name}",
         "work_dir": str(work_dir),
+        "run": _run_section(m, ccfg, run_name),
         "stages": _stages_section(m),
+        "cleaning": _cleaning_section(m),
         "funnel": _funnel_section(m),
         "reasons": _reasons_section(m),
         "excerpts": c["excerpts"] if c else {"missing": [missing("corpus")]},
         "distributions": dists if quality_parts else {"missing": [missing("quality")]},
         "labels": labels if quality_parts else {"missing": [missing("quality")]},
         "dedup": _dedup_section(work_dir, m, ccfg.top_clusters),
-        "mixture": _mixture_section(m, ccfg),
+        "mixture": _mixture_section(work_dir, m, ccfg),
         "tokens": _tokens_section(m),
     }
     report["missing"] = sorted({s for sec in report.values() if isinstance(sec, dict)

@@ -2,120 +2,30 @@
 
 No network, no external files: the page opens from disk, from a CI artifact, from e-mail. Tables
 of sources sort by clicking a column header and filter by a text box (hundreds of rows stay
-quick in a browser because the rows are plain HTML and the sort is one in-place reorder).
+quick in a browser because the rows are plain HTML and the sort is one in-place reorder). The
+building blocks (CSS, tables, human names) are in `page.py`.
 """
 
 from __future__ import annotations
 
-import html
-from typing import Any
-
 from corpus.report import plots
+from corpus.report.page import (
+    CSS,
+    JS,
+    esc,
+    fmt,
+    img,
+    missing_notes,
+    named,
+    table,
+    warnings_html,
+)
 
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#212529;background:#f8f9fa}
-main{max-width:1200px;margin:auto;padding:1rem 2rem 4rem}
-h1{font-size:1.6rem}h2{border-bottom:2px solid #dee2e6;padding-bottom:.3rem;margin-top:2.5rem}
-nav a{margin-right:1rem}
-table{border-collapse:collapse;font-size:.85rem;background:#fff;margin:.5rem 0}
-th,td{border:1px solid #dee2e6;padding:.2rem .5rem;text-align:right;white-space:nowrap}
-th{background:#e9ecef;position:sticky;top:0;cursor:pointer;user-select:none}
-th.sorted-asc::after{content:" ▲"}th.sorted-desc::after{content:" ▼"}
-td.t,th.t{text-align:left}
-.scroll{max-height:32rem;overflow:auto;display:inline-block;max-width:100%}
-.missing{background:#fff3bf;border-left:4px solid #f59f00;padding:.4rem .8rem;margin:.4rem 0}
-.excerpt{font-family:ui-monospace,monospace;font-size:.8rem;white-space:pre-wrap;text-align:left;
- max-width:60rem;min-width:20rem}
-img.chart{display:block;max-width:100%;margin:.5rem 0;background:#fff}
-.grid{display:flex;flex-wrap:wrap;gap:.5rem}.grid img.chart{margin:0}
-table.members td:last-child{white-space:pre-wrap;text-align:left;font-family:ui-monospace,monospace;
- font-size:.8rem;min-width:20rem;max-width:50rem}
-input.filter{margin:.3rem 0;padding:.2rem .4rem}
-"""
-
-JS = """
-function sortTable(th){
-  var table=th.closest('table'), idx=Array.prototype.indexOf.call(th.parentNode.children, th);
-  var body=table.tBodies[0], rows=Array.prototype.slice.call(body.rows);
-  var asc=!th.classList.contains('sorted-asc');
-  Array.prototype.forEach.call(th.parentNode.children, function(h){h.classList.remove('sorted-asc','sorted-desc');});
-  th.classList.add(asc?'sorted-asc':'sorted-desc');
-  rows.sort(function(a,b){
-    var x=a.cells[idx].getAttribute('data-v'), y=b.cells[idx].getAttribute('data-v');
-    var nx=parseFloat(x), ny=parseFloat(y), r;
-    if(!isNaN(nx)&&!isNaN(ny)){r=nx-ny;}else{r=String(x).localeCompare(String(y));}
-    return asc?r:-r;
-  });
-  var frag=document.createDocumentFragment();
-  rows.forEach(function(r){frag.appendChild(r);});
-  body.appendChild(frag);
-}
-function filterTable(input){
-  var q=input.value.toLowerCase(), table=document.getElementById(input.getAttribute('data-table'));
-  Array.prototype.forEach.call(table.tBodies[0].rows, function(r){
-    r.style.display=r.cells[0].textContent.toLowerCase().indexOf(q)>=0?'':'none';
-  });
-}
-document.addEventListener('click', function(e){
-  if(e.target.tagName==='TH' && e.target.closest('table.sortable')){sortTable(e.target);}
-});
-document.addEventListener('input', function(e){
-  if(e.target.classList.contains('filter')){filterTable(e.target);}
-});
-"""
-
-SECTIONS = [("stages", "Stages"), ("funnel", "Funnel"), ("reasons", "Reject reasons"),
-            ("distributions", "Distributions"), ("labels", "Speakleash labels"), ("dedup", "Duplicates"),
-            ("excerpts", "Rejected documents"), ("mixture", "Mixture"), ("tokens", "Tokens")]
-
-
-def esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def fmt(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
-
-
-def table(headers: list[str], rows: list[list[Any]], tid: str | None = None, *, filter_box: bool = False,
-          text_cols: int = 1, cls: str = "") -> str:
-    """A sortable table; the first `text_cols` columns are text, the rest numbers."""
-    out = []
-    if filter_box and tid:
-        out.append(f'<div><input class="filter" data-table="{tid}" placeholder="filter by {esc(headers[0])}…">'
-                   "</div>")
-    out.append(f'<div class="scroll"><table class="sortable {cls}"' + (f' id="{tid}"' if tid else "")
-               + "><thead><tr>")
-    out += [f'<th class="{"t" if i < text_cols else ""}">{esc(h)}</th>' for i, h in enumerate(headers)]
-    out.append("</tr></thead><tbody>")
-    for r in rows:
-        cells = []
-        for i, v in enumerate(r):
-            key = "" if v is None else (v if isinstance(v, (int, float)) else str(v))
-            cls = ' class="t"' if i < text_cols else ""
-            cells.append(f'<td{cls} data-v="{esc(key)}">{esc(fmt(v))}</td>')
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table></div>")
-    return "".join(out)
-
-
-def missing_notes(sec: dict) -> str:
-    return "".join(f'<div class="missing">Missing — {esc(m)}</div>' for m in sec.get("missing", []))
-
-
-def img(uri: str, alt: str) -> str:
-    return f'<img class="chart" alt="{esc(alt)}" src="{uri}">'
-
-
-# --------------------------------------------------------------------------- sections
+SECTIONS = [("run", "Run"), ("stages", "Stages"), ("funnel", "Funnel"), ("cleaning", "Cleaning"),
+            ("reasons", "Reject reasons"), ("distributions", "Distributions"), ("labels", "Speakleash labels"),
+            ("dedup", "Duplicates"), ("excerpts", "Rejected documents"), ("mixture", "Mixture"),
+            ("tokens", "Tokens")]
+MATRIX_COLUMNS = 8  # reasons shown as columns of the per-source table; the rest as "other"
 
 
 def sec_stages(r: dict) -> str:
@@ -133,19 +43,23 @@ def sec_funnel(r: dict) -> str:
     tot = f["total"]
     out.append(img(plots.funnel_chart(steps, [tot[s]["docs"] for s in steps],
                                       [tot[s].get("chars") for s in steps]), "funnel"))
-    headers = ["source"] + [f"{s} docs" for s in steps] + [f"{s} chars" for s in steps if s != "read"]
+    headers = ["source"] + list(steps)
     if "corpus" in steps:
         headers.append("kept %")
     rows = []
     for src, v in sorted(f["sources"].items()):
-        row = [src] + [v[s]["docs"] for s in steps] + [v[s].get("chars") for s in steps if s != "read"]
+        row = [src] + [v[s]["docs"] for s in steps]
         if "corpus" in steps:
             read = v["read"]["docs"]
             row.append(round(100 * v["corpus"].get("unique_docs", 0) / read, 2) if read else None)
         rows.append(row)
     out.append(f"<p>{len(rows)} sources. <i>read</i>: records the docs stage saw; <i>corpus</i> "
-               "counts repeats of weighted sources.</p>")
+               "counts repeats of weighted sources.</p><h3>Documents</h3>")
     out.append(table(headers, rows, "funnel-table", filter_box=True))
+    chars = [s for s in steps if s != "read"]
+    out.append("<h3>Characters</h3>")
+    out.append(table(["source", *chars], [[src] + [v[s].get("chars") for s in chars]
+                                          for src, v in sorted(f["sources"].items())], "funnel-chars-table"))
     return "".join(out)
 
 
@@ -159,11 +73,16 @@ def sec_reasons(r: dict) -> str:
         out.append(img(plots.bar_chart([k for k, _ in items], [v["docs"] for _, v in items],
                                        "rejected documents by reason", "documents"), "reasons"))
     out.append(table(["reason", "stage", "documents", "characters"],
-                     [[k, rs["stages"].get(k, ""), v["docs"], v["chars"]] for k, v in items], text_cols=2))
-    names = [k for k, _ in items]
-    rows = [[s] + [(v.get(n) or {}).get("docs", 0) for n in names] for s, v in sorted(rs["sources"].items())]
-    out.append("<h3>Per source (documents)</h3>")
-    out.append(table(["source", *names], rows, "reasons-table", filter_box=True))
+                     [[named(k), rs["stages"].get(k, ""), v["docs"], v["chars"]] for k, v in items], text_cols=2))
+    names = [k for k, _ in items][:MATRIX_COLUMNS]
+    rest = [k for k, _ in items][MATRIX_COLUMNS:]
+    rows = [[s] + [(v.get(n) or {}).get("docs", 0) for n in names]
+            + ([sum((v.get(n) or {}).get("docs", 0) for n in rest)] if rest else [])
+            for s, v in sorted(rs["sources"].items())]
+    out.append(f"<h3>Per source (documents)</h3><p>The {len(names)} most frequent reasons"
+               + (f"; the other {len(rest)} together under <i>other</i>" if rest else "") + ".</p>")
+    out.append(table(["source", *map(named, names), *(["other"] if rest else [])], rows, "reasons-table",
+                     filter_box=True))
     return "".join(out)
 
 
@@ -206,7 +125,7 @@ def sec_dedup(r: dict) -> str:
     out = [missing_notes(d)]
     if "per_source" not in d:
         return "".join(out)
-    out.append(table(["count", "value"], [[k, v] for k, v in d.get("counts", {}).items()
+    out.append(table(["count", "value"], [[named(k), v] for k, v in d.get("counts", {}).items()
                                           if isinstance(v, (int, float))]))
     rows = [[s, v["cleaned"], v["docs_in_clusters"], v["dropped_as_duplicate"],
              None if v["duplicate_rate"] is None else round(100 * v["duplicate_rate"], 3)]
@@ -240,7 +159,7 @@ def sec_excerpts(r: dict) -> str:
     for reason, items in ex.items():
         if reason == "missing":
             continue
-        out.append(f"<h3>{esc(reason)}</h3><table><tbody>")
+        out.append(f"<h3>{named(reason)}</h3><table><tbody>")
         for e in items:
             out.append(f'<tr><td class="t"><code>{esc(e["id"])}</code></td>'
                        f'<td class="excerpt">{esc(e["excerpt"])}</td></tr>')
@@ -256,11 +175,18 @@ def sec_mixture(r: dict) -> str:
             out.append(table(["group", "target share"], [[k, v] for k, v in mx["target"].items()]))
         return "".join(out)
     keys = list(mx["achieved"])
+    out.append(warnings_html(mx.get("warnings", [])))
     out.append(img(plots.grouped_bars(keys, {"target": [mx["target"].get(k, 0) for k in keys],
                                              "achieved": [mx["achieved"][k] for k in keys]},
                                       "corpus mixture (share of characters)", "share"), "mixture"))
-    out.append(table(["group", "target", "achieved"],
-                     [[k, mx["target"].get(k), mx["achieved"][k]] for k in keys]))
+    applied = (mx.get("applied") or {}).get("groups") or {}
+    if applied:
+        out.append("<p>Applied (<code>corpus.apply_mixture</code>): each group weighted by the factor that "
+                   "brings its share to the target.</p>")
+    out.append(table(["group", "target", "achieved", *(["share before weighting", "factor"] if applied else [])],
+                     [[k, mx["target"].get(k), mx["achieved"][k],
+                       *([(applied.get(k) or {}).get("share"), (applied.get(k) or {}).get("factor")]
+                         if applied else [])] for k in keys]))
     out.append(table(["source", "weight", "chars", "share"],
                      [[s, v["weight"], v["chars"], v["share"]] for s, v in sorted(mx["by_source"].items())],
                      "mixture-table", filter_box=True))
@@ -273,24 +199,65 @@ def sec_tokens(r: dict) -> str:
     real = (t.get("real") or {}).get("sources", {})
     if "estimated" in t:
         out.append(f"<p>Estimated tokens in the corpus: <b>{fmt(t['estimated_total'])}</b> — {esc(t['basis'])}.</p>")
-        out.append(table(["source", "chars", "chars/token", "estimated tokens", "real tokens"],
-                         [[s, v["chars"], v["chars_per_token"], v["estimated_tokens"],
+        out.append(table(["source", "chars", "chars/token", "from", "estimated tokens", "real tokens"],
+                         [[s, v["chars"], v["chars_per_token"], v.get("basis", ""), v["estimated_tokens"],
                            (real.get(s) or {}).get("tokens")] for s, v in sorted(t["estimated"].items())],
-                         "tokens-table", filter_box=True))
+                         "tokens-table", filter_box=True, text_cols=1))
     if t.get("real") is not None:
         out.append("<h3>Token counts (tokens stage)</h3>")
         out.append(table(["count", "value"], [[k, v] for k, v in t["real"]["totals"].items()]))
     return "".join(out)
 
 
-RENDER = {"stages": sec_stages, "funnel": sec_funnel, "reasons": sec_reasons,
+def sec_run(r: dict) -> str:
+    run = r.get("run") or {}
+    fin = run.get("finished") or {}
+    th = run.get("thresholds") or {}
+    items = [("config", run.get("name")), ("work dir", r["work_dir"]),
+             ("stages finished", ", ".join(f"{s} {t}" for s, t in fin.items() if t) or "—"),
+             ("thresholds in force", ", ".join(f"{k} = {v}" for k, v in sorted(th.items())) or "none"),
+             ("source weights", ", ".join(f"{k} × {v}" for k, v in sorted((run.get("weights") or {}).items()))
+              or "all 1"),
+             ("keeper priority", " > ".join(run.get("source_priority") or []) or "—")]
+    return '<dl class="run">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items) + "</dl>"
+
+
+def sec_cleaning(r: dict) -> str:
+    c = r["cleaning"]
+    out = [missing_notes(c)]
+    if "rules" not in c:
+        return "".join(out)
+    removed = (c["chars_in"] or 0) - (c["chars_out"] or 0)
+    out.append(f"<p>{fmt(c['docs'])} documents, {fmt(c['chars_in'])} characters in, {fmt(c['chars_out'])} "
+               f"out ({fmt(removed)} removed). Rules run in this order; a document counts once per rule "
+               "that changed it.</p>")
+    rules = [x for x in c["rules"]]
+    out.append(table(["rule", "documents changed", "hits", "characters removed"],
+                     [[named(x["rule"]), x["docs"], x["hits"], x["chars_removed"]] for x in rules], "clean-table"))
+    names = [x["rule"] for x in rules if x["docs"]]
+    out.append("<h3>Per source (documents changed)</h3>")
+    out.append(table(["source", "documents", *map(named, names)],
+                     [[s, v["docs"], *[v["rules"].get(n, 0) for n in names]] for s, v in c["sources"].items()],
+                     "clean-sources-table", filter_box=True))
+    out.append("<h3>Examples, before and after</h3>")
+    for source, per_rule in c.get("examples", {}).items():
+        for rule, items in per_rule.items():
+            out.append(f"<details><summary>{named(rule)} — {esc(source)} ({len(items)})</summary><table><tbody>")
+            for e in items:
+                out.append(f'<tr><td class="t"><code>{esc(e["id"])}</code></td>'
+                           f'<td class="excerpt">{esc(e["before"])}</td><td class="excerpt">{esc(e["after"])}</td></tr>')
+            out.append("</tbody></table></details>")
+    return "".join(out)
+
+
+RENDER = {"run": sec_run, "cleaning": sec_cleaning, "stages": sec_stages, "funnel": sec_funnel, "reasons": sec_reasons,
           "distributions": sec_distributions, "labels": sec_labels, "dedup": sec_dedup,
           "excerpts": sec_excerpts, "mixture": sec_mixture, "tokens": sec_tokens}
 
 
 def render_html(report: dict) -> str:
     """The whole page."""
-    body = [f"<h1>{esc(report['title'])}</h1><p>work dir <code>{esc(report['work_dir'])}</code></p>",
+    body = [f"<h1>{esc(report['title'])}</h1>",
             "<nav>" + "".join(f'<a href="#{k}">{esc(t)}</a>' for k, t in SECTIONS) + "</nav>"]
     if report["missing"]:
         body.append("<h2>Missing sections</h2><ul>" +

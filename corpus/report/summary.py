@@ -23,10 +23,13 @@ def summary_rows(report: dict) -> list[dict]:
     return rows
 
 
-def summary_markdown(report: dict) -> str:
-    """The report's headline numbers as markdown (a Prefect markdown artifact)."""
+def summary_markdown(report: dict, charts: bool = False) -> str:
+    """The report's headline numbers as markdown (a Prefect markdown artifact); with `charts`,
+    the funnel and the reject reasons drawn inline (PNG data URIs, which the Prefect UI shows)."""
     f = report["funnel"]
     lines = [f"# {report['title']}", ""]
+    if charts:
+        lines += _charts(report)
     if f.get("steps"):
         lines += ["| step | documents | characters |", "|---|---:|---:|"]
         for step in f["steps"]:
@@ -46,6 +49,23 @@ def summary_markdown(report: dict) -> str:
     if report["missing"]:
         lines += ["", "Missing sections:", *[f"- {s}" for s in report["missing"]]]
     return "\n".join(lines) + "\n"
+
+
+def _charts(report: dict) -> list[str]:
+    from corpus.report import plots  # matplotlib: only when charts are asked for
+
+    out = []
+    f = report["funnel"]
+    if f.get("steps"):
+        totals = [f["total"].get(step) or {} for step in f["steps"]]
+        png = plots.funnel_chart(f["steps"], [t.get("docs", 0) for t in totals], [t.get("chars") for t in totals])
+        out += [f"![funnel]({png})", ""]
+    reasons = sorted((report["reasons"].get("total") or {}).items(), key=lambda kv: -kv[1]["docs"])[:12]
+    if reasons:
+        png = plots.bar_chart([r for r, _ in reasons], [v["docs"] for _, v in reasons],
+                              "Documents dropped, by reason", "documents")
+        out += [f"![reasons]({png})", ""]
+    return out
 
 
 def load_report_json(work_dir: Path | str) -> dict:

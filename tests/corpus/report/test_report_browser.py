@@ -1,5 +1,6 @@
-"""The report in a real browser: headless Chromium loads it with no console errors, every chart
-decodes and is not blank, and the source table sorts when its header is clicked.
+"""The report in a real browser: headless Chromium at 1,400 px loads it with no console errors,
+every chart decodes and is not blank, no table scrolls sideways, the cleaning section shows the
+clean stage's counts, and the source table sorts when its header is clicked.
 
 Chromium must be installed (`.ci/run` installs Debian's `chromium`); without it this test fails,
 it is never skipped. A probe script is put at the top of a copy of the page: it records errors
@@ -18,9 +19,12 @@ from pathlib import Path
 
 import pytest
 from config_sections import sections
-from corpus_workdir import build
+from corpus_workdir import build_docs
 
 from corpus.report.build import build_report
+from corpus.clean.stage import SPEC as CLEAN
+from corpus.dedup.stage import SPEC as DEDUP
+from corpus.quality.stage import SPEC as QUALITY
 from corpus.select.stage import SPEC
 from kuznia.driver import run_stage
 
@@ -49,8 +53,22 @@ window.addEventListener('load', function(){
   th.click();
   var col = Array.prototype.map.call(document.querySelectorAll('#funnel-table tbody tr'),
     function(r){ return parseFloat(r.cells[1].getAttribute('data-v')); });
+  var wide = [];
+  Array.prototype.forEach.call(document.querySelectorAll('table'), function(t){
+    var box = t.parentElement;
+    if (t.scrollWidth > box.clientWidth + 1 || t.getBoundingClientRect().right > window.innerWidth)
+      wide.push((t.id || t.className || 'table') + ' ' + t.scrollWidth + '>' + box.clientWidth);
+  });
+  var page = {scroll: document.documentElement.scrollWidth, width: document.documentElement.clientWidth,
+              inner: window.innerWidth};
+  var clean = {};
+  Array.prototype.forEach.call(document.querySelectorAll('#clean-table tbody tr'), function(r){
+    clean[r.cells[0].querySelector('span').title] = [1, 2, 3].map(function(i){
+      return parseFloat(r.cells[i].getAttribute('data-v')); });
+  });
   var pre = document.createElement('pre'); pre.id = 'probe';
-  pre.textContent = JSON.stringify({errors: window.__errors, charts: charts, sorted: col});
+  pre.textContent = JSON.stringify({errors: window.__errors, charts: charts, sorted: col, wide: wide,
+                                    page: page, clean: clean});
   document.body.appendChild(pre);
 });
 </script>"""
@@ -68,6 +86,7 @@ def chromium() -> str:
 def render(page: Path, profile: Path) -> tuple[str, str]:
     """(DOM after load, stderr with the console log) of a page in headless Chromium."""
     cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--window-size=1400,1000", "--hide-scrollbars",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
            "--virtual-time-budget=10000", "--dump-dom", page.as_uri()]
@@ -77,9 +96,10 @@ def render(page: Path, profile: Path) -> tuple[str, str]:
 
 
 def test_report_renders_in_chromium(tmp_path: Path):
-    wd = build(tmp_path / "work")
+    wd = build_docs(tmp_path / "work")
     cfg = sections(corpus={"weights": {"wikipedia": 2.0}})
-    run_stage(SPEC, cfg, wd, log=lambda m: None)
+    for spec in (CLEAN, QUALITY, DEDUP, SPEC):  # the real stages, so every section has its numbers
+        run_stage(spec, cfg, wd, log=lambda m: None)
     html = build_report(wd, cfg["corpus"], "test").read_text("utf-8")
     n_imgs = html.count("<img")
     assert n_imgs >= 8
@@ -98,3 +118,8 @@ def test_report_renders_in_chromium(tmp_path: Path):
         assert c["complete"] and c["width"] > 100 and c["height"] > 100, c
         assert c["variance"] > 50, c  # a blank or one-colour image has (near) zero variance
     assert probe["sorted"] == sorted(probe["sorted"]) and len(probe["sorted"]) == 3
+    assert probe["wide"] == [] and probe["page"]["scroll"] <= probe["page"]["width"], probe
+    assert probe["page"]["inner"] == 1400
+    rules = json.loads((wd / "clean" / "_manifest.json").read_text())["counts"]["rules"]
+    assert probe["clean"] == {r: [v["docs"], v["hits"], v["chars_removed"]] for r, v in rules.items()}
+    assert any(v["docs"] for v in rules.values())

@@ -44,7 +44,8 @@ def test_empty_work_dir_says_what_to_run(tmp_path: Path):
     html_path = build_report(tmp_path, CORPUS, "test")
     assert html_path == tmp_path / "corpus" / "reports" / "report.html"
     r = json.loads((html_path.parent / "report.json").read_text())
-    assert r["missing"] == ["corpus: not run yet — `kuznia stage corpus`",
+    assert r["missing"] == ["clean: not run yet — `kuznia stage clean`",
+                            "corpus: not run yet — `kuznia stage corpus`",
                             "dedup: not run yet — `kuznia stage dedup`",
                             "docs: not run yet — `kuznia stage docs`",
                             "quality: not run yet — `kuznia stage quality`"]
@@ -74,7 +75,7 @@ def test_report_is_no_output_of_the_stage_and_rewriting_it_keeps_the_stage_done(
     m = json.loads((done / "corpus" / MANIFEST).read_text())
     assert not any(o["path"].startswith("reports/") for o in m["outputs"])
     build_report(done, CORPUS, "test")
-    assert stage_status(SPEC, CFG, done)[0] == "done"
+    assert stage_status(SPEC, CFG, done).state == "done"
     assert run_stage(SPEC, CFG, done, **QUIET).skipped
 
 
