@@ -1,21 +1,33 @@
-"""What a run shows in the Prefect UI: each stage's counts, and the corpus report's summary."""
+"""What a run shows in the Prefect UI: each stage's counts, the corpus report, the run's summary.
+
+Keys carry the config's name and a hash of the work dir (`kuznia-<name>-<hash>-…`), so two
+configs or two work dirs never overwrite each other's latest artifact. The report is published
+once per run, as markdown with its charts inline (the Prefect UI renders them; a link to the
+HTML file would only work on the machine that ran the flow), plus its table of sources.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from prefect.artifacts import (
-    create_link_artifact,
-    create_markdown_artifact,
-    create_table_artifact,
-)
+import xxhash
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 import flows.prefect_env  # noqa: F401  (must precede the Prefect import)
 from corpus.report.summary import load_report_json, summary_markdown, summary_rows
 from corpus.select.tables import REPORTS_DIR
-from kuznia.registry import folder
+from flows.config import PipelineConfig
+from kuznia import registry
 from kuznia.stage import StageResult
+
+
+def artifact_prefix(cfg: PipelineConfig) -> str:
+    """`kuznia-<config name>-<6 hex of the work dir>` (Prefect keys: lowercase, digits, dashes)."""
+    name = re.sub(r"[^a-z0-9]+", "-", cfg.name.lower()).strip("-") or "run"
+    where = xxhash.xxh64_hexdigest(str(Path(cfg.work_dir).resolve()).encode())[:6]
+    return f"kuznia-{name}-{where}"
 
 
 def _flatten(d: Any, prefix: str = ""):
@@ -27,11 +39,11 @@ def _flatten(d: Any, prefix: str = ""):
         yield prefix.rstrip("."), d
 
 
-def publish_stage(result: StageResult) -> None:
-    """The stage's counts as a Prefect markdown + table artifact (keys must be lowercase-dashes)."""
+def publish_stage(result: StageResult, prefix: str) -> None:
+    """The stage's counts as a markdown + table artifact."""
     m = result.manifest or {}
     flat = [{"count": k, "value": v} for k, v in _flatten(m.get("counts", {}))]
-    key = f"kuznia-{result.stage}"
+    key = f"{prefix}-{result.stage}"
     state = "skipped (up to date)" if result.skipped else "ran"
     md = [f"# Stage `{result.stage}` — {state}", "", f"fingerprint `{result.fingerprint}`", ""]
     if m.get("timings"):
@@ -41,15 +53,26 @@ def publish_stage(result: StageResult) -> None:
         create_table_artifact(flat[:1000], key=f"{key}-counts", description=f"{result.stage} counts")
 
 
-def publish_report(work_dir: Path) -> None:
-    """The corpus report's summary as Prefect artifacts, with a link to the HTML file."""
+def publish_report(work_dir: Path, prefix: str) -> None:
+    """The corpus report's summary with its charts, and the funnel per source."""
     try:
         rep = load_report_json(work_dir)
     except FileNotFoundError:
         return
-    create_markdown_artifact(summary_markdown(rep), key="kuznia-corpus-report", description="corpus report")
+    html = (work_dir / registry.folder("corpus") / REPORTS_DIR / "report.html").resolve()
+    md = summary_markdown(rep, charts=True) + f"\nThe full report: `{html}` (on the machine that ran the flow).\n"
+    create_markdown_artifact(md, key=f"{prefix}-corpus-report", description="corpus report")
     rows = summary_rows(rep)
     if rows:
-        create_table_artifact(rows, key="kuznia-corpus-funnel", description="funnel per source")
-    html = (work_dir / folder("corpus") / REPORTS_DIR / "report.html").resolve()
-    create_link_artifact(html.as_uri(), link_text="corpus report (HTML)", key="kuznia-corpus-report-html")
+        create_table_artifact(rows, key=f"{prefix}-corpus-funnel", description="funnel per source")
+
+
+def publish_run(results: list[dict], failure: str | None, work_dir: Path, prefix: str, name: str) -> None:
+    """The run's summary on the parent flow run: each stage, ran or up to date, and the failure."""
+    lines = [f"# Kuźnia run `{name}` — {'failed' if failure else 'done'}", "", f"work dir `{work_dir}`", "",
+             "| stage | result | seconds |", "|---|---|---:|"]
+    for r in results:
+        lines.append(f"| {r['stage']} | {'up to date' if r['skipped'] else 'ran'} | {r.get('seconds') or ''} |")
+    if failure:
+        lines += ["", f"**Failed:** {failure}"]
+    create_markdown_artifact("\n".join(lines) + "\n", key=f"{prefix}-run", description=f"run of {name}")

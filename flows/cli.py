@@ -9,13 +9,11 @@ from typing import Annotated, Optional
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from flows.config import DEFAULT_CONFIG, ConfigError, PipelineConfig, load_config
 from flows.reporting import refresh_report
 from kuznia import registry
 from kuznia.driver import run_stage
-from kuznia.manifest import stage_status
 from kuznia.mappers import local_mapper
 from kuznia.registry import UnknownStage
 from kuznia.stage import StageError, load_spec
@@ -64,16 +62,40 @@ def run(
 ) -> None:
     """Run the pipeline as a Prefect flow (ephemeral API unless PREFECT_API_URL is set)."""
     overrides = _overrides(set_)
-    _load(config, work_dir, overrides)  # fail on a bad config before Prefect starts
+    _load(config, work_dir, overrides)  # a bad config or stage list fails before Prefect starts
+    try:
+        registry.parse_stages(stages)
+    except UnknownStage as e:
+        console.print(f"[red]error:[/red] {e}", highlight=False)
+        raise typer.Exit(2) from None
+    _check_api()
     from flows.pipeline import ensure_api, pipeline
 
     ensure_api()
-    try:
-        results = pipeline(config=config, work_dir=work_dir, stages=stages, force=force, overrides=overrides)
-    except (StageError, ConfigError, UnknownStage) as e:
-        _fail(e)
-    for r in results:
+    state = pipeline(config=config, work_dir=work_dir, stages=stages, force=force, overrides=overrides,
+                     return_state=True)
+    if not state.is_completed():
+        _fail(state.message or f"the flow run ended {state.name}")
+    for r in state.result():
         console.print(f"{r['stage']:>10}  {'up to date' if r['skipped'] else 'ran'}")
+
+
+def _check_api() -> None:
+    """With PREFECT_API_URL set, the server must answer: one clear line instead of a traceback."""
+    import os
+    import urllib.request
+
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        return
+    try:
+        urllib.request.urlopen(url.rstrip("/") + "/health", timeout=10).read()
+    except OSError as e:
+        reason = getattr(e, "reason", e)
+        console.print(f"[red]error:[/red] PREFECT_API_URL={url} does not answer ({reason}); start the "
+                      "server (`prefect server start`), or unset PREFECT_API_URL to let `kuznia run` "
+                      "start a temporary one", highlight=False)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -100,25 +122,13 @@ def stage(
 
 
 @app.command()
-def status(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None) -> None:
-    """Every stage: done / stale / missing, with its main counts."""
-    cfg = _load(config, work_dir)
+def status(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None, set_: SetOpt = None) -> None:
+    """Every stage: done / stale / missing and why, its main counts, and the first stage to run."""
+    from flows.status import render, statuses
+
+    cfg = _load(config, work_dir, _overrides(set_))
     wd = Path(cfg.work_dir)
-    table = Table(title=f"kuznia status — {wd}")
-    for col in ("stage", "state", "counts", "outputs"):
-        table.add_column(col)
-    colors = {"done": "green", "stale": "yellow", "missing": "red"}
-    for name in registry.NAMES:
-        try:
-            state, m = stage_status(load_spec(name), cfg, wd)
-        except StageError as e:
-            state, m = f"error: {e}", None
-        counts = _summary_counts((m or {}).get("counts", {}))
-        outs = (m or {}).get("outputs", [])
-        size = sum(o.get("bytes", 0) for o in outs)
-        table.add_row(name, f"[{colors.get(state, 'red')}]{state}[/]", counts,
-                      f"{len(outs)} files, {size / 1e6:.1f} MB" if m else "")
-    Console().print(table)
+    render(statuses(cfg, wd), wd, Console())
 
 
 @app.command()
@@ -201,12 +211,6 @@ def generate(
     except Exception as e:  # noqa: BLE001
         _fail(e)
     typer.echo(text)
-
-
-def _summary_counts(counts: dict, limit: int = 4) -> str:
-    """The first few scalar counts of a manifest, for one table cell."""
-    items = [(k, v) for k, v in counts.items() if isinstance(v, (int, float))][:limit]
-    return ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v:.3g}" for k, v in items)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -99,6 +99,10 @@ def format_errors(e: ValidationError, source: str) -> str:
             owner = _model_at(loc, PipelineConfig)
             allowed = ", ".join(owner.model_fields) if owner else "?"
             msg = f"unknown key; allowed here: {allowed}"
+        elif err["type"] == "string_type" and isinstance(err.get("input"), bool):
+            word = "true" if err["input"] else "false"
+            msg = (f"{msg} (got {word}: YAML reads yes/no/on/off/true/false as booleans; quote the "
+                   f"word to mean the text, e.g. --set '{path}=\"no\"' or {path}: \"no\" in YAML)")
         elif "input" in err and err["type"] not in ("missing",):
             msg = f"{msg} (got {err['input']!r})"
         lines.append(f"  {path}: {msg}")

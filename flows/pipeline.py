@@ -14,15 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.client.schemas.objects import State
+from prefect.states import Failed
 
 import flows.prefect_env  # noqa: F401  (must precede the Prefect import)
-from flows.artifacts import publish_report, publish_stage
-from flows.config import DEFAULT_CONFIG, PipelineConfig, load_config
+from flows.artifacts import artifact_prefix, publish_report, publish_run, publish_stage
+from flows.config import DEFAULT_CONFIG, ConfigError, PipelineConfig, load_config
 from flows.reporting import refresh_report
 from flows.runners import dask_cluster, flow_mapper, task_runner_for
 from kuznia import registry
 from kuznia.driver import run_stage
-from kuznia.stage import load_spec
+from kuznia.registry import UnknownStage
+from kuznia.stage import StageError, load_spec
 
 
 @contextlib.contextmanager
@@ -50,15 +53,25 @@ def gpu_slot(stage: str):
 
 
 @flow(name="kuznia-stage", flow_run_name="{stage}", log_prints=True)
-def stage_flow(stage: str, cfg: PipelineConfig, work_dir: str, force: bool = False) -> dict:
-    """Run one stage under the stage contract, its tasks on this flow's task runner."""
+def stage_flow(stage: str, cfg: PipelineConfig, work_dir: str, force: bool = False) -> dict | State:
+    """Run one stage under the stage contract, its tasks on this flow's task runner.
+
+    A stage that fails for a reason it can state (a StageError: a missing upstream, failed
+    tasks with their errors) ends this flow run `Failed` with that reason as its message and
+    one log line, not a traceback; anything else is a bug and keeps its traceback.
+    """
     logger = get_run_logger()
     spec = load_spec(stage)
-    with gpu_slot(stage):
-        result = run_stage(spec, cfg, Path(work_dir), force=force, mapper=flow_mapper(spec),
-                           workers=cfg.runner.n_workers(), log=logger.info)
-    publish_stage(result)
-    return {"stage": stage, "skipped": result.skipped, "fingerprint": result.fingerprint}
+    try:
+        with gpu_slot(stage):
+            result = run_stage(spec, cfg, Path(work_dir), force=force, mapper=flow_mapper(spec),
+                               workers=cfg.runner.n_workers(), log=logger.info)
+    except StageError as e:
+        logger.error(f"stage {stage} failed: {e}")
+        return Failed(message=f"stage {stage} failed: {e}")
+    publish_stage(result, artifact_prefix(cfg))
+    return {"stage": stage, "skipped": result.skipped, "fingerprint": result.fingerprint,
+            "seconds": (result.manifest.get("timings") or {}).get("total")}
 
 
 def ensure_api() -> None:
@@ -76,19 +89,46 @@ def ensure_api() -> None:
     os.environ["PREFECT_API_URL"] = server.api_url
 
 
-def _run_stages(cfg: PipelineConfig, names: list[str], force: bool) -> list[dict]:
+def _run_stages(cfg: PipelineConfig, names: list[str], force: bool) -> list[dict] | State:
+    """The stages in order, each a subflow; the first failure ends the run `Failed` with its
+    reason. The report is rebuilt after the stages it shows and published once, at the end, with
+    a summary of the run on this (the parent) flow run."""
+    logger = get_run_logger()
     wd = Path(cfg.work_dir).resolve()
-    results = []
+    results: list[dict] = []
+    failure = None
     with dask_cluster(cfg) as run_cfg:
         for name in names:
             sub = stage_flow.with_options(task_runner=task_runner_for(run_cfg, load_spec(name)))
-            r = sub(stage=name, cfg=run_cfg, work_dir=str(wd), force=force)
-            if registry.info(name).refreshes_report and not r["skipped"]:
-                refresh_report(cfg, wd, get_run_logger().warning)
+            state = sub(stage=name, cfg=run_cfg, work_dir=str(wd), force=force, return_state=True)
+            if not state.is_completed():
+                failure = state.message or f"stage {name} ended {state.name}"
+                break
+            r = state.result()
             results.append(r)
-    if any(registry.info(n).refreshes_report for n in names):
-        publish_report(wd)
+            if registry.info(name).refreshes_report and not r["skipped"]:
+                refresh_report(cfg, wd, logger.warning)
+    prefix = artifact_prefix(cfg)
+    if any(registry.info(r["stage"]).refreshes_report for r in results):
+        publish_report(wd, prefix)
+    publish_run(results, failure, wd, prefix, cfg.name)
+    if failure:
+        return failed(failure)
     return results
+
+
+def failed(reason: str) -> State:
+    """A `Failed` state that carries its reason where `prefect deployment run --watch` shows it:
+    in the log (sent before the run ends) and in the state's name, which the watch prints last."""
+    get_run_logger().error(reason)
+    try:
+        from prefect.logging.handlers import APILogHandler
+
+        APILogHandler.flush()
+    except Exception:  # noqa: BLE001 - no API logging configured: the name still carries it
+        pass
+    short = " ".join(reason.split())
+    return Failed(message=reason, name="Failed: " + (short if len(short) <= 200 else short[:199] + "…"))
 
 
 @flow(name="kuznia-pipeline", log_prints=True)
@@ -98,18 +138,27 @@ def pipeline(
     stages: str | None = None,
     force: bool = False,
     overrides: dict[str, Any] | None = None,
-) -> list[dict]:
+) -> list[dict] | State:
     """The whole DAG (or the chosen stages, in DAG order) for one config file.
 
     `overrides` are dotted config keys (`{"train.max_steps": 20}`), applied before validation.
     """
-    cfg = load_config(config, work_dir=work_dir, overrides=overrides)
-    return _run_stages(cfg, registry.parse_stages(stages), force)
+    try:
+        cfg = load_config(config, work_dir=work_dir, overrides=overrides)
+        names = registry.parse_stages(stages)
+    except (ConfigError, UnknownStage) as e:
+        return failed(str(e))
+    return _run_stages(cfg, names, force)
 
 
 @flow(name="kuznia-one-stage", log_prints=True)
 def one_stage(stage: str, config: str = DEFAULT_CONFIG, work_dir: str | None = None, force: bool = False,
-              overrides: dict[str, Any] | None = None) -> dict:
+              overrides: dict[str, Any] | None = None) -> dict | State:
     """One named stage as its own deployment (`prefect deployment run 'kuznia-one-stage/stage'`)."""
-    cfg = load_config(config, work_dir=work_dir, overrides=overrides)
-    return _run_stages(cfg, registry.parse_stages(stage, option="stage"), force)[0]
+    try:
+        cfg = load_config(config, work_dir=work_dir, overrides=overrides)
+        names = registry.parse_stages(stage, option="stage")
+    except (ConfigError, UnknownStage) as e:
+        return failed(str(e))
+    out = _run_stages(cfg, names, force)
+    return out if isinstance(out, State) else out[0]

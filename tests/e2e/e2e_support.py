@@ -75,11 +75,17 @@ def data_files(wd: Path, stage: str) -> dict[str, bytes]:
 
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory) -> Path:
-    """One uninterrupted `kuznia run` of the data stages (process runner, 2 workers)."""
+    """One uninterrupted `kuznia run` of every stage (process runner, 2 workers, 12 steps)."""
     tmp = tmp_path_factory.mktemp("reference")
     cfg = e2e_config(tmp / "config.yaml", **{"runner.kind": "process", "runner.workers": 2})
-    kuznia(["run", "--config", str(cfg), "--work-dir", str(tmp / "work"), "--stages", "fetch-tokens"], tmp)
+    kuznia(["run", "--config", str(cfg), "--work-dir", str(tmp / "work")], tmp)
     return tmp / "work"
+
+
+def markers(wd: Path, stage: str) -> dict[str, int]:
+    """A stage's task markers -> their mtimes (a task that runs again rewrites its marker)."""
+    d = wd / folder(stage) / "_tasks"
+    return {p.relative_to(d).as_posix(): p.stat().st_mtime_ns for p in d.glob("*/*.json")}
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The deployment path users take: a real `prefect server`, a `process` work pool and worker,
 `prefect deploy --all` from prefect.yaml, and `prefect deployment run 'kuznia-pipeline/demo'
 --watch`. The run must complete and leave a corpus, a tokenizer, token shards and a trained
-checkpoint. Server and worker are stopped afterwards, also when the test fails."""
+checkpoint; a second run on another work dir keeps its own artifacts; a run that fails says why
+in the `--watch` output. Server and worker are stopped afterwards, also when the test fails."""
 
 from __future__ import annotations
 
@@ -61,6 +62,23 @@ def stop(proc: subprocess.Popen | None) -> None:
         proc.wait()
 
 
+def _api(api: str, path: str, body: dict) -> list | dict:
+    req = urllib.request.Request(api + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def artifact_keys(api: str) -> set[str]:
+    return {a["key"] for a in _api(api, "/artifacts/latest/filter", {"limit": 200}) if a.get("key")}
+
+
+def latest_artifact(api: str, key: str) -> dict:
+    found = _api(api, "/artifacts/latest/filter", {"artifacts": {"key": {"any_": [key]}}, "limit": 1})
+    assert found, f"no artifact {key}"
+    return found[0]
+
+
 def test_prefect_deployment_run_of_the_demo(tmp_path):
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
@@ -102,6 +120,25 @@ def test_prefect_deployment_run_of_the_demo(tmp_path):
         assert (wd / "tokenizer" / "tokenizer.json").exists()
         assert list((wd / "tokens" / "train").glob("shard-*.npy"))
         assert list((wd / "checkpoints").glob("step-*/COMPLETE")), "no complete checkpoint"
+
+        wd2 = tmp_path / "work2"  # the same config on another work dir, the data stages only
+        run2 = subprocess.run([PREFECT, "deployment", "run", "kuznia-pipeline/demo", "--watch", "--params",
+                               json.dumps({"work_dir": str(wd2), "stages": "fetch-corpus"})],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        assert run2.returncode == 0, (run2.stdout + run2.stderr)[-4000:]
+        keys = artifact_keys(api)
+        prefixes = {k[: -len("-corpus-report")] for k in keys if k.endswith("-corpus-report")}
+        assert len(prefixes) == 2 and all(p.startswith("kuznia-demo-") for p in prefixes), keys
+        for p in prefixes:
+            assert {f"{p}-run", f"{p}-corpus-funnel", f"{p}-corpus"} <= keys
+        report = latest_artifact(api, sorted(prefixes)[0] + "-corpus-report")
+        assert "![funnel](data:image/png;base64," in report["data"]  # charts inline, not a file:// link
+
+        bad = subprocess.run([PREFECT, "deployment", "run", "kuznia-one-stage/stage", "--watch", "--params",
+                              json.dumps({"stage": "corpsu", "work_dir": str(wd2)})],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        out = " ".join((bad.stdout + bad.stderr).split())
+        assert bad.returncode != 0 and "unknown stage 'corpsu' in stage 'corpsu'" in out, out[-3000:]
     finally:
         stop(worker)
         stop(server)

@@ -58,3 +58,11 @@ def test_missing_file_and_bad_yaml(tmp_path: Path):
 def test_unknown_model_preset_fails_at_load(tmp_path: Path):
     with pytest.raises(ConfigError, match="model.preset: .*unknown model preset 'huge'; choose one of: apt3-1b"):
         load_config(_write(tmp_path, "model: {preset: huge}\n"))
+
+
+def test_yaml_booleans_in_text_fields_say_how_to_write_the_word(tmp_path: Path):
+    cfg = load_config(ROOT / "configs" / "demo.yaml", overrides={"train.resume": False})
+    assert cfg.train.resume == "no"  # resume accepts the boolean for what it means
+    with pytest.raises(ConfigError, match=r"fetch.wikipedia.wiki: Input should be a valid string \(got false: "
+                                          r"YAML reads yes/no/on/off/true/false as booleans; quote the word"):
+        load_config(ROOT / "configs" / "demo.yaml", overrides={"fetch.wikipedia.wiki": False})
