@@ -9,7 +9,11 @@ mapper (`flows/runners.py`), and publishes counts and the report as artifacts
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +22,15 @@ from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
 import flows.prefect_env  # noqa: F401  (must precede the Prefect import)
-from flows.artifacts import artifact_prefix, publish_report, publish_run, publish_stage
+from flows.artifacts import PrefectReporter, artifact_prefix, publish_report, publish_run, publish_stage
 from flows.config import DEFAULT_CONFIG, ConfigError, PipelineConfig, load_config
-from flows.reporting import refresh_report
+from flows.reporting import TRAINING_REPORT_AFTER, refresh_report, refresh_training_report
 from flows.runners import dask_cluster, flow_mapper, task_runner_for
 from kuznia import registry
 from kuznia.driver import run_stage
+from kuznia.files import DiskFull
+from kuznia.lock import LockHeld, hold_run
+from kuznia.progress import reporting_to
 from kuznia.registry import UnknownStage
 from kuznia.stage import StageError, load_spec
 
@@ -63,10 +70,11 @@ def stage_flow(stage: str, cfg: PipelineConfig, work_dir: str, force: bool = Fal
     logger = get_run_logger()
     spec = load_spec(stage)
     try:
-        with gpu_slot(stage):
+        # The trainer's progress and evaluations become artifacts through the run reporter hook.
+        with gpu_slot(stage), reporting_to(PrefectReporter(artifact_prefix(cfg))):
             result = run_stage(spec, cfg, Path(work_dir), force=force, mapper=flow_mapper(spec),
                                workers=cfg.runner.n_workers(), log=logger.info)
-    except StageError as e:
+    except (StageError, LockHeld, DiskFull) as e:
         logger.error(f"stage {stage} failed: {e}")
         return Failed(message=f"stage {stage} failed: {e}")
     publish_stage(result, artifact_prefix(cfg))
@@ -82,11 +90,27 @@ def ensure_api() -> None:
     """
     if os.environ.get("PREFECT_API_URL"):
         return
-    from prefect.server.api.server import SubprocessASGIServer
+    import prefect.server.api.server as srv
 
-    server = SubprocessASGIServer()
+    class Server(srv.SubprocessASGIServer):
+        def _run_uvicorn_command(self):  # Prefect's command, started so that it dies with us
+            real = srv.subprocess.Popen
+            srv.subprocess.Popen = functools.partial(real, preexec_fn=_die_with_parent)
+            try:
+                return super()._run_uvicorn_command()
+            finally:
+                srv.subprocess.Popen = real
+
+    server = Server()
     server.start()
     os.environ["PREFECT_API_URL"] = server.api_url
+
+
+def _die_with_parent() -> None:
+    """In a child between fork and exec: have the kernel send it SIGTERM when this process dies
+    (Linux), so that a `kill -9` of a run does not leave its temporary API server running."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _run_stages(cfg: PipelineConfig, names: list[str], force: bool) -> list[dict] | State:
@@ -108,6 +132,8 @@ def _run_stages(cfg: PipelineConfig, names: list[str], force: bool) -> list[dict
             results.append(r)
             if registry.info(name).refreshes_report and not r["skipped"]:
                 refresh_report(cfg, wd, logger.warning)
+            if name in TRAINING_REPORT_AFTER and not r["skipped"]:
+                refresh_training_report(cfg, wd, logger.warning)
     prefix = artifact_prefix(cfg)
     if any(registry.info(r["stage"]).refreshes_report for r in results):
         publish_report(wd, prefix)
@@ -146,9 +172,10 @@ def pipeline(
     try:
         cfg = load_config(config, work_dir=work_dir, overrides=overrides)
         names = registry.parse_stages(stages)
-    except (ConfigError, UnknownStage) as e:
+        with hold_run(cfg.work_dir, config=config):
+            return _run_stages(cfg, names, force)
+    except (ConfigError, UnknownStage, LockHeld, DiskFull) as e:
         return failed(str(e))
-    return _run_stages(cfg, names, force)
 
 
 @flow(name="kuznia-one-stage", log_prints=True)
@@ -158,7 +185,8 @@ def one_stage(stage: str, config: str = DEFAULT_CONFIG, work_dir: str | None = N
     try:
         cfg = load_config(config, work_dir=work_dir, overrides=overrides)
         names = registry.parse_stages(stage, option="stage")
-    except (ConfigError, UnknownStage) as e:
+        with hold_run(cfg.work_dir, config=config, shared=True):
+            out = _run_stages(cfg, names, force)
+    except (ConfigError, UnknownStage, LockHeld, DiskFull) as e:
         return failed(str(e))
-    out = _run_stages(cfg, names, force)
     return out if isinstance(out, State) else out[0]

@@ -8,6 +8,7 @@ file, which the stage driver removes before a stage resumes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -58,6 +59,38 @@ def file_checksum(path: Path | str, chunk_bytes: int = 1 << 22) -> str:
     return CHECKSUM_PREFIX + h.hexdigest()
 
 
+class DiskFull(RuntimeError):
+    """A write ran out of disk space; the message names the path, the space free and needed.
+    (Not an OSError: nothing may retry it as a network error.)"""
+
+
+def free_bytes(path: Path | str) -> int | None:
+    """Free bytes on the file system of `path` (or of its nearest existing parent)."""
+    p = Path(path)
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        return shutil.disk_usage(p).free
+    except OSError:
+        return None
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """Whether an error means "no space left on device" (errno, or the text pyarrow wraps it in)."""
+    return isinstance(e, DiskFull) or (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)) \
+        or "No space left on device" in str(e)
+
+
+def disk_full(path: Path | str, e: BaseException | None = None, needed: int | None = None) -> DiskFull:
+    """The `DiskFull` error for a failed write of `path`."""
+    free = free_bytes(path)
+    need = f", about {needed / 1e6:,.1f} MB needed" if needed else ""
+    have = f"{free / 1e6:,.1f} MB free" if free is not None else "free space unknown"
+    return DiskFull(f"the disk is full writing {path} ({have}{need}): free space on that disk, "
+                    "or point work_dir at a larger one; then run the same command again (finished work is "
+                    f"kept){f' [{e}]' if e is not None and not isinstance(e, DiskFull) else ''}")
+
+
 def tmp_name(path: Path) -> Path:
     """The temporary name a file is written under before it is renamed into place."""
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -75,8 +108,13 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_name(path)
     try:
-        yield tmp
-        os.replace(tmp, path)
+        try:
+            yield tmp
+            os.replace(tmp, path)
+        except Exception as e:
+            if is_disk_full(e) and not isinstance(e, DiskFull):
+                raise disk_full(path, e) from e
+            raise
         record_write(path)
     finally:
         if tmp.exists():

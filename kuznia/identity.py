@@ -45,9 +45,12 @@ def combine_salts(salts: Iterable[str]) -> str:
 
 def content_id(outputs: Iterable[Mapping], salts: Mapping[str, str] | None = None) -> str:
     """A stage's content: its outputs' paths and checksums (the manifest's `outputs`) and the
-    salts of those that descend from a forced task (its `salts`)."""
+    salts of those that descend from a forced task (its `salts`). An output marked `log` (a
+    record of how the stage ran, with its timings) is checked like the others but is no content:
+    a later stage does not read it, so writing it again makes nothing downstream stale."""
     salts = salts or {}
-    return digest(sorted([o["path"], o.get("checksum"), salts.get(o["path"], "")] for o in outputs))
+    return digest(sorted([o["path"], o.get("checksum"), salts.get(o["path"], "")] for o in outputs
+                         if not o.get("log")))
 
 
 def manifest_content(manifest: Mapping) -> str:

@@ -7,13 +7,16 @@ byte-identical for identical rows.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kuznia.files import atomic_path
+from kuznia import registry
+from kuznia.files import atomic_path, is_disk_full
+from kuznia.stage import MANIFEST, TASKS, StageError
 
 DOC_SCHEMA = pa.schema(
     [
@@ -51,8 +54,49 @@ def write_docs(path: Path | str, rows: dict[str, list]) -> Path:
     return write_table(path, pa.table({k: rows[k] for k in DOC_SCHEMA.names}, schema=DOC_SCHEMA))
 
 
+class DamagedFile(StageError):
+    """A part or side table that cannot be read: damaged, cut short or gone."""
+
+
+def _stage_of(path: Path) -> str | None:
+    """The stage whose folder holds `path` (the nearest parent with a manifest or a marker)."""
+    by_folder = {s.folder: s.name for s in registry.STAGES}
+    for parent in Path(path).parents:
+        if parent.name in by_folder and ((parent / MANIFEST).exists() or (parent / TASKS).exists()):
+            return by_folder[parent.name]
+    return None
+
+
+def damaged(path: Path | str, e: BaseException) -> DamagedFile:
+    """The error for a file that cannot be read, with the commands that find and repair it."""
+    stage = _stage_of(Path(path))
+    fix = (f"`kuznia stage {stage} --repair` rewrites what is damaged" if stage
+           else "rebuild the stage that wrote it")
+    return DamagedFile(f"{path} cannot be read ({type(e).__name__}: {e}): it is damaged, cut short or gone; "
+                       f"`kuznia verify` checks every file of the work dir, {fix}")
+
+
+@contextlib.contextmanager
+def reading(path: Path | str) -> Iterator[None]:
+    """Turn a failure to read `path` into `DamagedFile` (a full disk is not damage)."""
+    try:
+        yield
+    except (pa.ArrowException, OSError, EOFError) as e:
+        if isinstance(e, DamagedFile) or is_disk_full(e):
+            raise
+        raise damaged(path, e) from e
+
+
 def read_table(path: Path | str, columns: list[str] | None = None) -> pa.Table:
-    return pq.read_table(path, columns=columns)
+    """A whole Parquet file (or some columns); a damaged one raises `DamagedFile`."""
+    with reading(path):
+        return pq.read_table(path, columns=columns)
+
+
+def parquet_file(path: Path | str) -> pq.ParquetFile:
+    """A Parquet file opened for its footer or row groups; a damaged one raises `DamagedFile`."""
+    with reading(path):
+        return pq.ParquetFile(path)
 
 
 def list_sources(stage_dir: Path) -> list[str]:
@@ -73,4 +117,5 @@ def list_parts(stage_dir: Path, source: str | None = None) -> list[Path]:
 def iter_batches(path: Path | str, columns: list[str] | None = None, batch_rows: int = 4096
                  ) -> Iterator[pa.RecordBatch]:
     """Stream a Parquet file in record batches (memory bounded by the batch, not the part)."""
-    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns)
+    with reading(path):
+        yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns)

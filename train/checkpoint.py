@@ -17,15 +17,13 @@ import json
 import os
 import re
 import shutil
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from kuznia.files import atomic_path
+from kuznia.files import atomic_path, disk_full, file_checksum, free_bytes, is_disk_full
 from model.config import ModelArgs
 from model.llama import Llama
 
@@ -35,6 +33,10 @@ SUPERSEDED = "superseded"  # checkpoints of an earlier run that cannot continue 
 FILES = ("model.pt", "optimizer.pt", "rng.pt", "meta.json")
 STEP_RE = re.compile(r"^step-(\d{7,})$")
 FORMAT = "kuznia-checkpoint/1"
+
+
+AFTER_DAMAGE = ("`kuznia stage train` sets a damaged checkpoint aside (kept, under superseded/) and continues "
+                "from the one before it")
 
 
 class CheckpointError(RuntimeError):
@@ -69,16 +71,25 @@ def latest_checkpoint(root: Path) -> Path | None:
 
 
 def remove_incomplete(root: Path) -> list[Path]:
-    """Delete temp folders and step folders without a sentinel (left by a crash mid-save)."""
+    """Delete the temp folders a crash mid-save left (never renamed into place, so never a
+    checkpoint). A `step-NNNNNNN` folder without its sentinel is not deleted: a save never
+    leaves one, so it is someone's damaged checkpoint, and resume sets it aside."""
     root = Path(root)
     removed = []
     if root.is_dir():
         for p in sorted(root.iterdir()):
-            temp = p.name.startswith(".step-") and ".tmp-" in p.name
-            if p.is_dir() and (temp or (STEP_RE.match(p.name) and not is_complete(p))):
+            if p.is_dir() and p.name.startswith(".step-") and ".tmp-" in p.name:
                 shutil.rmtree(p)
                 removed.append(p)
     return removed
+
+
+def unfinished(root: Path) -> list[Path]:
+    """`step-NNNNNNN` folders without a sentinel."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and STEP_RE.match(p.name) and not is_complete(p))
 
 
 def rng_state() -> dict[str, torch.Tensor]:
@@ -96,6 +107,29 @@ def set_rng_state(state: dict[str, torch.Tensor]) -> None:
         torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
 
 
+def _state_bytes(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> int:
+    """About what a checkpoint of these takes on disk: weights and the optimizer's tensors."""
+    tensors = [*model.state_dict().values(),
+               *(v for st in optimizer.state_dict()["state"].values() for v in st.values())]
+    return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
+
+
+def _write_files(tmp: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                 meta: dict[str, Any]) -> None:
+    """The checkpoint's files, fsynced, then the sentinel with each file's size and checksum."""
+    torch.save(model.state_dict(), tmp / "model.pt")
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    torch.save(rng_state(), tmp / "rng.pt")
+    (tmp / "meta.json").write_text(
+        json.dumps({"format": FORMAT, "step": step, **meta}, indent=2, sort_keys=True) + "\n", "utf-8")
+    for name in FILES:  # on disk before the sentinel says so
+        with open(tmp / name, "rb") as f:
+            os.fsync(f.fileno())
+    sentinel = {"files": {name: (tmp / name).stat().st_size for name in FILES},
+                "checksums": {name: file_checksum(tmp / name) for name in FILES}}
+    (tmp / SENTINEL).write_text(json.dumps(sentinel, sort_keys=True) + "\n", "utf-8")
+
+
 def save_checkpoint(root: Path, step: int, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                     meta: dict[str, Any], keep: int | None = None) -> Path:
     """Write `root/step-NNNNNNN/` atomically (temp folder + sentinel + rename); prune to `keep`."""
@@ -106,19 +140,16 @@ def save_checkpoint(root: Path, step: int, *, model: torch.nn.Module, optimizer:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        torch.save(model.state_dict(), tmp / "model.pt")
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-        torch.save(rng_state(), tmp / "rng.pt")
-        (tmp / "meta.json").write_text(
-            json.dumps({"format": FORMAT, "step": step, **meta}, indent=2, sort_keys=True) + "\n", "utf-8")
-        sizes = {name: (tmp / name).stat().st_size for name in FILES}
-        for name in FILES:  # on disk before the sentinel says so
-            with open(tmp / name, "rb") as f:
-                os.fsync(f.fileno())
-        (tmp / SENTINEL).write_text(json.dumps({"files": sizes}, sort_keys=True) + "\n", "utf-8")
+        _write_files(tmp, step, model, optimizer, meta)
         if final.exists():  # an older save of the same step (a re-run): replace it
             shutil.rmtree(final)
         os.replace(tmp, final)
+    except Exception as e:
+        # torch.save reports a full disk as "unexpected pos ...": ask the disk, not the message
+        free, needed = free_bytes(root), _state_bytes(model, optimizer)
+        if is_disk_full(e) or (free is not None and free < needed):
+            raise disk_full(final, e, needed) from e
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     with atomic_path(root / LATEST) as tmp_latest:
@@ -146,45 +177,74 @@ def load_pt(path: Path, map_location: Any) -> Any:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # a truncated zip, a bad pickle, a forbidden type: all the same to us
         raise CheckpointError(
-            f"checkpoint file {path} is corrupt or truncated ({type(e).__name__}: {e}); delete "
-            f"{path.parent} to resume from the one before it, or set `train.resume=no` to start over"
+            f"checkpoint file {path} is corrupt or truncated ({type(e).__name__}: {e}); `kuznia stage "
+            "train` sets a damaged checkpoint aside and continues from the one before it"
         ) from e
 
 
-def read_meta(path: Path) -> dict:
-    """Check a checkpoint folder's sentinel and file sizes; return its `meta.json`."""
+def _sentinel(path: Path) -> dict:
+    try:
+        sentinel = json.loads((path / SENTINEL).read_text("utf-8"))
+        sentinel["files"].items()
+        return sentinel
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise CheckpointError(f"checkpoint {path}: its {SENTINEL} sentinel is unreadable ({e}): the checkpoint "
+                              f"is damaged; {AFTER_DAMAGE}") from e
+
+
+def checkpoint_outputs(path: Path) -> list[dict]:
+    """A checkpoint's files as manifest outputs (`step-N/<file>`, bytes, checksum): the sizes
+    and checksums its sentinel took at save time (hashed now only for an older sentinel)."""
+    sentinel = _sentinel(path)
+    out = []
+    for f in sorted(p for p in Path(path).iterdir() if p.is_file()):
+        checksum = (sentinel.get("checksums") or {}).get(f.name) or file_checksum(f)
+        size = sentinel["files"].get(f.name, f.stat().st_size)
+        out.append({"path": f"{Path(path).name}/{f.name}", "bytes": size, "checksum": checksum})
+    return out
+
+
+def check_files(path: Path, *, checksums: bool = False) -> None:
+    """Every file of a checkpoint folder as its sentinel records it: present, of its size and
+    (with `checksums`, when the sentinel has them) of its checksum; else a CheckpointError."""
     path = Path(path)
     if not path.is_dir():
-        raise CheckpointError(f"checkpoint {path} does not exist (train.resume points at it?)")
+        raise CheckpointError(f"checkpoint {path} does not exist")
     if not is_complete(path):
-        raise CheckpointError(f"checkpoint {path} is incomplete (no {SENTINEL} sentinel: the save was "
-                              "interrupted); delete it, or resume from another step")
-    try:
-        sizes = json.loads((path / SENTINEL).read_text("utf-8"))["files"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"checkpoint {path}: its {SENTINEL} sentinel is unreadable ({e}); delete it") from e
+        raise CheckpointError(f"checkpoint {path} has no {SENTINEL} sentinel (a save never leaves one "
+                              f"so: it is damaged); {AFTER_DAMAGE}")
+    sentinel = _sentinel(path)
     for name in FILES:
         f = path / name
         if not f.is_file():
-            raise CheckpointError(f"checkpoint {path} lacks {name}; delete {path} to resume from the one before it")
-        if f.stat().st_size != sizes.get(name):
-            raise CheckpointError(
-                f"checkpoint file {f} has {f.stat().st_size} bytes but was saved with {sizes.get(name)} "
-                f"(truncated or altered); delete {path} to resume from the one before it"
-            )
+            raise CheckpointError(f"checkpoint {path} lacks {name}; {AFTER_DAMAGE}")
+        if f.stat().st_size != sentinel["files"].get(name):
+            raise CheckpointError(f"checkpoint file {f} has {f.stat().st_size} bytes but was saved with "
+                                  f"{sentinel['files'].get(name)} (truncated or altered); {AFTER_DAMAGE}")
+        want = (sentinel.get("checksums") or {}).get(name)
+        if checksums and want and file_checksum(f) != want:
+            raise CheckpointError(f"checkpoint file {f} has other bytes than were saved (checksum "
+                                  f"{want} expected); {AFTER_DAMAGE}")
+
+
+def read_meta(path: Path, *, checksums: bool = False) -> dict:
+    """Check a checkpoint folder (`check_files`); return its `meta.json`."""
+    path = Path(path)
+    check_files(path, checksums=checksums)
     try:
         meta = json.loads((path / "meta.json").read_text("utf-8"))
     except (OSError, ValueError) as e:
-        raise CheckpointError(f"checkpoint {path}/meta.json is unreadable ({e}); delete {path}") from e
+        raise CheckpointError(f"checkpoint {path}/meta.json is unreadable ({e}); {AFTER_DAMAGE}") from e
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {path} has format {meta.get('format')!r}, expected {FORMAT!r}")
     return meta
 
 
-def load_checkpoint(path: Path, map_location: Any = "cpu") -> Checkpoint:
-    """Load a complete checkpoint folder (weights_only); errors name the file and the fix."""
+def load_checkpoint(path: Path, map_location: Any = "cpu", *, checksums: bool = True) -> Checkpoint:
+    """Load a complete checkpoint folder, its files checked against the sentinel (byte for byte
+    with `checksums`; weights_only); errors name the file and the fix."""
     path = Path(path)
-    meta = read_meta(path)
+    meta = read_meta(path, checksums=checksums)
     return Checkpoint(
         path=path,
         step=int(meta["step"]),
@@ -245,7 +305,7 @@ def resolve_checkpoint(path: Path, step: int | None = None) -> Path:
 def load_model(checkpoint: Path, device: str | torch.device = "cpu") -> tuple[Llama, dict]:
     """Our model (fp32) and the meta record from a checkpoint folder or a checkpoints folder."""
     path = resolve_checkpoint(checkpoint)
-    meta = read_meta(path)
+    meta = read_meta(path, checksums=True)
     try:
         args = ModelArgs.from_dict(meta["model"])
     except (KeyError, TypeError, ValueError) as e:
@@ -258,70 +318,6 @@ def load_model(checkpoint: Path, device: str | torch.device = "cpu") -> tuple[Ll
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {path}/model.pt does not fit the shape in its meta.json: {e}") from e
     return model.eval(), meta
-
-
-def set_aside(root: Path, why: str, run_files: tuple[str, ...] = ()) -> Path:
-    """Move every checkpoint (and the run's files, e.g. its metrics) to
-    `root/superseded/<UTC time>/`, with a note saying why; returns that folder."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    dest = Path(root) / SUPERSEDED / stamp
-    n = 1
-    while dest.exists():
-        n += 1
-        dest = Path(root) / SUPERSEDED / f"{stamp}-{n}"
-    dest.mkdir(parents=True)
-    for _, p in list_checkpoints(root):
-        os.replace(p, dest / p.name)
-    for name in (LATEST, *run_files):
-        if (Path(root) / name).exists():
-            os.replace(Path(root) / name, dest / name)
-    (dest / "WHY").write_text(why + "\n", "utf-8")
-    return dest
-
-
-def prepare_resume(root: Path, resume: str, *, fits: Callable[[dict], str | None] = lambda meta: None,
-                   run_files: tuple[str, ...] = (), log: Callable[[str], None] = print) -> tuple[Path | None, Path | None]:
-    """Settle `train.resume` before a run is built; returns (checkpoint to resume from or None,
-    the folder older checkpoints were set aside to or None).
-
-    `fits(meta)` says why a checkpoint cannot continue this run (another model shape, tokenizer
-    or data), None when it can. `auto` sets unfitting checkpoints aside (kept, under
-    `superseded/`) and starts over; `must` refuses them, and refuses to start without one; `no`
-    starts over, deleting the checkpoints and `run_files`; a path must fit.
-    """
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    if resume not in ("auto", "must", "no"):  # an explicit path: refuse a bad one before any cleanup
-        path = resolve_resume(root, resume)
-        if why := fits(read_meta(path)):
-            raise CheckpointError(f"train.resume={resume}: that checkpoint {why}")
-        return path, None
-    for p in remove_incomplete(root):
-        log(f"removed incomplete checkpoint {p} (a save was interrupted)")
-    if resume == "no":
-        old = list_checkpoints(root)
-        if old:
-            log(f"train.resume=no: deleting {len(old)} checkpoint(s) under {root}")
-        for _, p in old:
-            shutil.rmtree(p)
-        for name in (LATEST, *run_files):
-            (root / name).unlink(missing_ok=True)
-        return None, None
-    path = resolve_resume(root, resume)
-    if path is None:
-        if resume == "must":
-            raise CheckpointError(f"train.resume=must but {root} holds no complete checkpoint; "
-                                  "use train.resume=auto to start a new run")
-        return None, None
-    why = fits(read_meta(path))
-    if why is None:
-        return path, None
-    if resume == "must":
-        raise CheckpointError(f"train.resume=must: checkpoint {path} {why}; use train.resume=auto to "
-                              "set the old checkpoints aside (they are kept) and start over")
-    aside = set_aside(root, f"{path.name} {why}", run_files)
-    log(f"checkpoint {path.name} {why}: set {aside.relative_to(root)} aside (kept) and starting over")
-    return None, aside
 
 
 class CheckpointManager:
@@ -342,7 +338,7 @@ class CheckpointManager:
 
     def restore(self, path: Path, *, device: torch.device, model_args: dict) -> dict:
         """Load a checkpoint into the parts (after checking its shape); returns its meta."""
-        ckpt = load_checkpoint(path, map_location=device)
+        ckpt = load_checkpoint(path, map_location=device, checksums=False)  # prepare_resume verified it
         check_model_compatible(path, ckpt.meta.get("model", {}), model_args)
         self.model.load_state_dict(ckpt.model_state)
         self.optimizer.load_state_dict(ckpt.optimizer_state)

@@ -25,11 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from corpus.dedup.lsh import Buckets, Similar
 from corpus.dedup.shingles import shingle_batch
-from kuznia.parts import iter_batches, list_parts, write_table
+from kuznia.parts import iter_batches, list_parts, parquet_file, read_table, write_table
 from kuznia.stage import StageError
 
 BUCKETS = "buckets"
@@ -76,7 +75,7 @@ def write_buckets(path: Path, bk: Buckets) -> None:
 
 def read_buckets(path: Path, lo: int = 0, hi: int | None = None) -> Buckets:
     """Buckets lo..hi-1 of a bucket file (all by default)."""
-    t = pq.read_table(path)
+    t = read_table(path)
     bucket = t.column("bucket").to_numpy()
     doc = t.column("doc").to_numpy()
     n = int(bucket[-1]) + 1 if len(bucket) else 0
@@ -96,7 +95,7 @@ def candidate_docs(dedup_dir: Path, lo: int, hi: int) -> np.ndarray:
     """Sorted unique doc indices in [lo, hi) that are a member of some bucket."""
     found = []
     for f in bucket_files(dedup_dir):
-        doc = pq.read_table(f, columns=["doc"]).column(0).to_numpy()
+        doc = read_table(f, columns=["doc"]).column(0).to_numpy()
         found.append(np.unique(doc[(doc >= lo) & (doc < hi)]))
     return np.unique(np.concatenate(found)).astype(np.int32) if found else np.zeros(0, np.int32)
 
@@ -196,7 +195,7 @@ class ShingleStore:
         """(docs, shingle counts) of every stored doc, docs ascending."""
         docs, counts = [], []
         for p in self.paths:
-            t = pq.read_table(p, columns=["doc", "count"])
+            t = read_table(p, columns=["doc", "count"])
             docs.append(t.column("doc").to_numpy())
             counts.append(t.column("count").to_numpy())
         if not docs:
@@ -209,8 +208,8 @@ class ShingleStore:
         """Shingles of `docs` (sorted, unique), reading only the row groups that hold them."""
         got_docs, sizes, flats = [], [], []
         for p in self.paths:
-            pf = pq.ParquetFile(p)
-            stored = pq.read_table(p, columns=["doc"]).column(0).to_numpy()
+            pf = parquet_file(p)
+            stored = read_table(p, columns=["doc"]).column(0).to_numpy()
             rows = np.flatnonzero(np.isin(stored, docs, assume_unique=True))
             if not len(rows):
                 continue

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from corpus.dedup.clusters import cluster_table, clustered, components, source_stats
 from corpus.dedup.exact import (
@@ -50,7 +49,7 @@ from corpus.dedup.store import (
 )
 from kuznia import registry
 from kuznia.counts import Counts
-from kuznia.parts import iter_batches, list_parts, write_table
+from kuznia.parts import iter_batches, list_parts, read_table, write_table
 from kuznia.progress import progress
 from kuznia.stage import Phase, StageContext, StageSpec
 
@@ -285,7 +284,7 @@ def run_verify(ctx: StageContext, task: dict) -> dict:
 
 
 def read_pairs(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    t = pq.read_table(path)
+    t = read_table(path)
     return t.column("a").to_numpy(), t.column("b").to_numpy()
 
 

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from kuznia.parts import list_parts
+from kuznia.parts import list_parts, parquet_file, read_table
 
 SIGNATURES = "signatures"
 MAX_DOCS = 2**31 - 1  # doc indices are int32
@@ -48,7 +47,7 @@ class SignatureParts:
     def open(cls, dedup_dir: Path) -> SignatureParts:
         root = Path(dedup_dir) / SIGNATURES
         paths = list_parts(root)
-        rows = [pq.ParquetFile(p).metadata.num_rows for p in paths]
+        rows = [parquet_file(p).metadata.num_rows for p in paths]
         offsets = np.zeros(len(paths) + 1, dtype=np.int64)
         np.cumsum(rows, out=offsets[1:])
         if offsets[-1] > MAX_DOCS:
@@ -71,7 +70,7 @@ class SignatureParts:
         """One scalar column of every part, concatenated (memory: one value per document)."""
         out = np.empty(self.n_docs, dtype=dtype)
         for k, path in enumerate(self.paths):
-            col = pq.read_table(path, columns=[column]).column(0)
+            col = read_table(path, columns=[column]).column(0)
             out[self.offsets[k] : self.offsets[k + 1]] = col.to_numpy()
         return out
 
@@ -79,7 +78,7 @@ class SignatureParts:
         """A fixed_size_binary column of every part as an (n_docs, width) array."""
         out = np.empty((self.n_docs, width), dtype=dtype)
         for k, path in enumerate(self.paths):
-            col = pq.read_table(path, columns=[column]).column(0)
+            col = read_table(path, columns=[column]).column(0)
             out[self.offsets[k] : self.offsets[k + 1]] = fixed_binary_to_numpy(col, dtype, width)
         return out
 
@@ -91,7 +90,7 @@ class SignatureParts:
             if lo == hi:
                 continue
             local = docs[lo:hi] - self.offsets[k]
-            pf = pq.ParquetFile(path)
+            pf = parquet_file(path)
             rg_rows = [pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)]
             rg_start = np.concatenate([[0], np.cumsum(rg_rows)])
             rg_of = np.searchsorted(rg_start, local, side="right") - 1

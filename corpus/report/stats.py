@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from corpus.select.thresholds import QUALITY_RULES
+from kuznia.parts import parquet_file, read_table
 
 N_BINS = 50
 
@@ -56,7 +56,7 @@ def _column_range(parts: list[Path], column: str) -> tuple[float, float] | None:
     """(min, max) of a column from the Parquet row-group statistics (no data read), or None."""
     lo, hi = np.inf, -np.inf
     for p in parts:
-        meta = pq.ParquetFile(p).metadata
+        meta = parquet_file(p).metadata
         idx = meta.schema.to_arrow_schema().get_field_index(column)
         if idx < 0:
             return None
@@ -132,7 +132,7 @@ def signal_summaries(quality_parts: list[Path], decision_parts: list[Path], thre
     """
     if not quality_parts:
         return {}, {}
-    names = pq.read_schema(quality_parts[0]).names
+    names = parquet_file(quality_parts[0]).schema_arrow.names
     charts = [*DISTRIBUTIONS, *extra]
     columns = {key: _first_match(names, pat) for key, _, pat, _, _ in charts}
     dec_by_rel = {(p.parent.name, p.name): p for p in decision_parts}
@@ -156,9 +156,9 @@ def signal_summaries(quality_parts: list[Path], decision_parts: list[Path], thre
     want = sorted({p["column"] for p in plan.values() if not p["from_dec"]})
     has_label = "speakleash_label" in names
     for qp in quality_parts:
-        t = pq.read_table(qp, columns=want + (["speakleash_label"] if has_label and not use_dec else []))
+        t = read_table(qp, columns=want + (["speakleash_label"] if has_label and not use_dec else []))
         dp = dec_by_rel.get((qp.parent.name, qp.name))
-        d = pq.read_table(dp, columns=["chars", "label", "copies"]) if dp else None
+        d = read_table(dp, columns=["chars", "label", "copies"]) if dp else None
         kept = d.column("copies").to_numpy() > 0 if d is not None else None
         if d is not None:
             before.update(_values(d.column("label")))

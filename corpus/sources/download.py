@@ -23,7 +23,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kuznia.files import record_write
+from kuznia.files import DiskFull, disk_full, is_disk_full, record_write
 from kuznia.progress import progress_bar
 
 CHUNK_BYTES = 1 << 20
@@ -38,6 +38,11 @@ class DownloadError(RuntimeError):
 
 class NotFoundError(DownloadError):
     """The server (or the file system) says the file does not exist (HTTP 404/410, no file)."""
+
+
+class SizeMismatch(DownloadError):
+    """A whole download disagrees with the size its manifest gives: not the network's fault, so
+    not fetched again; the file is kept aside for a look."""
 
 
 class _Retryable(Exception):
@@ -126,7 +131,7 @@ def _with_retries(url: str, retry: Retry, attempt_fn):
         attempt += 1
         try:
             return attempt_fn(), attempt
-        except DownloadError:
+        except (DownloadError, DiskFull):
             raise
         except Exception as e:  # noqa: BLE001 - classified below; anything unknown re-raises
             err = e if isinstance(e, _Retryable) else _classify(url, e)
@@ -287,11 +292,24 @@ def download(
     tally = [0]  # bytes received by this call, over all attempts
 
     def attempt() -> int:
-        if is_http(url):
-            total = _fetch_http(url, part, expected_size, retry, label, tally)
-        else:
-            total = _copy_local(url, part, label, tally)
-        problem = _verified(part, expected_size if expected_size is not None else total, checksum)
+        try:
+            if is_http(url):
+                total = _fetch_http(url, part, expected_size, retry, label, tally)
+            else:
+                total = _copy_local(url, part, label, tally)
+        except OSError as e:
+            if is_disk_full(e):  # not the network: retrying would only fail again
+                have = part.stat().st_size if part.exists() else 0
+                raise disk_full(part, e, needed=(expected_size - have) if expected_size else None) from e
+            raise
+        size_problem = _verified(part, expected_size, None) if expected_size is not None else None
+        if size_problem:  # the transfer ended whole (a cut one raised above): the manifest disagrees
+            aside = dest.with_name(dest.name + ".size-mismatch")
+            os.replace(part, aside)
+            raise SizeMismatch(f"cannot fetch {url}: {size_problem} after a whole download; the file is "
+                               f"kept aside as {aside}. Fix the manifest, leave the dataset out "
+                               "(fetch.speakleash.exclude), or accept the file with fetch.trust_size: false")
+        problem = _verified(part, total, checksum)
         if problem:
             part.unlink()  # wrong bytes are no prefix to resume from
             if not is_http(url):  # a local file will not change by asking again

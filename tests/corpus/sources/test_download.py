@@ -12,6 +12,7 @@ from corpus.sources.download import (
     Retry,
     download,
     fetch_bytes,
+    SizeMismatch,
     part_path,
 )
 
@@ -56,22 +57,22 @@ def test_server_ignoring_range_makes_us_start_over(served, tmp_path):
     assert served.bytes_served["big.bin"] == len(DATA)
 
 
-def test_size_mismatch_is_fetched_again(served, tmp_path):
-    served.wrong_body["big.bin"] = DATA[:-10]  # a whole response, but of the wrong size
+def test_a_whole_download_of_the_wrong_size_is_kept_aside_not_fetched_again(served, tmp_path):
+    served.wrong_body["big.bin"] = DATA[:-10]  # a whole response (Content-Length agrees), wrong size
     dest = tmp_path / "big.bin"
-    r = download(served.url("big.bin"), dest, expected_size=len(DATA), retry=FAST)
-    assert dest.read_bytes() == DATA
-    assert served.requests_for("big.bin") == [None, None]  # from scratch: wrong bytes are no prefix
-    assert r.attempts == 2
-
-
-def test_persistent_size_mismatch_fails_naming_the_url(served, tmp_path):
-    url = served.url("big.bin")
-    with pytest.raises(DownloadError) as e:
-        download(url, tmp_path / "big.bin", expected_size=len(DATA) + 1, retry=FAST)
+    with pytest.raises(SizeMismatch) as e:
+        download(served.url("big.bin"), dest, expected_size=len(DATA), retry=FAST)
     msg = str(e.value)
-    assert url in msg and "size mismatch" in msg and f"expected {len(DATA) + 1}" in msg
-    assert not (tmp_path / "big.bin").exists()
+    assert served.url("big.bin") in msg and f"got {len(DATA) - 10} bytes, expected {len(DATA)}" in msg
+    assert "fetch.trust_size: false" in msg and "retries" not in msg  # not blamed on the network
+    assert served.requests_for("big.bin") == [None]  # one transfer, no retry
+    assert not dest.exists() and (tmp_path / "big.bin.size-mismatch").read_bytes() == DATA[:-10]
+
+
+def test_a_cut_transfer_is_still_retried(served, tmp_path):
+    served.cut_after["big.bin"] = 1000
+    r = download(served.url("big.bin"), tmp_path / "big.bin", expected_size=len(DATA), retry=FAST)
+    assert (tmp_path / "big.bin").read_bytes() == DATA and r.attempts == 2
 
 
 def test_checksum_is_verified(served, tmp_path):
