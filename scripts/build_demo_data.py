@@ -8,7 +8,9 @@ How to run (a developer's task, not CI's: the result is committed):
 
 Options: `--cache-dir DIR` keeps the downloaded `.deb` files (default
 `~/.cache/kuznia/demo-debs`; they are never committed), `--out DIR` writes elsewhere,
-`--seed N` changes every random choice (the committed mirror uses the default).
+`--seed N` changes every random choice (the committed mirror uses the default),
+`--wiki-multistream` only rewrites the Wikipedia multistream pair and sha1sums from the plain
+dump already there (what a whole build writes, without the downloads).
 
 It downloads pinned versions of manpages-pl, fortunes-pl, debian-edu-doc-legacy-pl and
 manpages-{cs,de,es,fr,it,nl,ru} with `apt-get download`, unpacks them with `dpkg-deb -x`,
@@ -38,6 +40,7 @@ from demo_data.outputs import (  # noqa: E402
     write_labels,
     write_readme,
     write_speakleash,
+    write_wiki_multistream,
     write_wikipedia,
 )
 from demo_data.planner import Planner  # noqa: E402
@@ -56,6 +59,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=REPO / "data" / "demo",
                         help="output folder (default: data/demo in the repository)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of every choice")
+    parser.add_argument("--wiki-multistream", action="store_true",
+                        help="only (re)write the multistream dump, its index and the sha1sums "
+                             "from the plain dump already in --out (no downloads)")
     return parser.parse_args(argv)
 
 
@@ -85,6 +91,12 @@ def print_summary(labels: list[dict], out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.wiki_multistream:
+        write_wiki_multistream(args.out)
+        problems = verify_mirror(args.out)
+        if problems:
+            raise SystemExit(f"{len(problems)} problems in {args.out}: {problems[:5]}")
+        return 0
     for tool, package in (("groff", "groff-base"), ("dpkg-deb", "dpkg")):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found: install it with `apt-get install {package}`")

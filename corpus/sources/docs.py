@@ -6,18 +6,22 @@ and character counts give the lines per part (about `docs.part_bytes` of text ea
 consecutive parts are grouped into at most `docs.max_tasks_per_source` tasks, so one huge
 dataset is parsed by several workers at once. Part `i` of a dataset always holds lines
 `i*L+1 .. (i+1)*L`, whatever the grouping, so outputs do not depend on the worker count.
-The Wikipedia dump (bz2, not seekable) and each local source are one task, cut into parts by
-bytes. Every malformed line, empty and too-long document is counted per source and listed
-with its location (the first `MAX_LISTED_PROBLEMS` per source) in the manifest.
+Each local source is one task, cut into parts by bytes. A Wikipedia dump is parsed by one task
+(the plain dump: bz2, not seekable) or one per byte range of whole bz2 streams (the multistream
+dump), and its parts are cut by bytes in a second phase, `pack`, the same for either dump
+(`wiki_parts.py`).
+Every malformed line, empty and too-long document is counted per source and listed with its
+location (the first `MAX_LISTED_PROBLEMS` per source) in the manifest.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
-from corpus.sources import local, speakleash, wikipedia
+from corpus.sources import local, speakleash, wiki_parts, wikipedia
 from corpus.sources.records import (
     Doc,
     Malformed,
@@ -27,6 +31,7 @@ from corpus.sources.records import (
     merge_problems,
 )
 from kuznia.counts import Counts
+from kuznia.files import DiskFull
 from kuznia.stage import StageContext, StageError, read_manifest
 
 
@@ -72,8 +77,7 @@ def plan(ctx: StageContext) -> list[dict]:
         if kind == "speakleash":
             tasks.extend(_speakleash_tasks(ctx, source, rec))
         elif kind == "wikipedia":
-            tasks.append({"id": source, "source": source, "kind": kind, "path": rec["files"][0]["path"],
-                          "wiki": rec["wiki"]})
+            tasks.extend(wiki_parts.parse_tasks(ctx.upstream_dir("fetch"), source, rec, ctx.cfg.docs.wiki_task_bytes))
         elif kind == "local":
             tasks.append({"id": source, "source": source, "kind": kind, "root": rec["root"],
                           "text_field": rec["text_field"]})
@@ -116,7 +120,21 @@ def inputs(ctx: StageContext, task: dict) -> list[Path] | None:
 
 
 def run(ctx: StageContext, task: dict) -> dict:
-    """Parse one task's share of a source into parts; returns its counters and problems."""
+    """Parse one task's share of a source into parts; returns its counters and problems. A
+    source whose file cannot be read to its end (a truncated or corrupt file) raises or, with
+    `docs.on_error: skip`, comes back failed with the reason; its parts are then dropped."""
+    try:
+        return _parse(ctx, task)
+    except DiskFull:
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever a reader meets in a broken file
+        if ctx.cfg.docs.on_error != "skip":
+            raise
+        return {"source": task["source"], "failed": f"{task['id']}: {type(e).__name__}: {e}", "parts": [],
+                "counts": {}, "problems": [], "n_problems": 0}
+
+
+def _parse(ctx: StageContext, task: dict) -> dict:
     source, kind = task["source"], task["kind"]
     out = ctx.dir / source
     stats = ReadLog(source)
@@ -130,10 +148,14 @@ def run(ctx: StageContext, task: dict) -> dict:
         items = speakleash.iter_docs(raw / task["path"], task["dataset"], task["start_line"],
                                      task["end_line"])
         _write(items, writer, stats, lpp)
-    elif kind == "wikipedia":
-        writer = PartWriter(out, source, part_bytes=dcfg.part_bytes,
-                            max_doc_chars=dcfg.max_doc_chars, stats=stats)
-        _write(wikipedia.iter_docs(raw / task["path"], task["wiki"]), writer, stats, None)
+    elif kind == "wikipedia":  # the plain dump whole or a multistream byte range: a piece for `pack`
+        if "error" in task:  # a multistream index that does not fit its dump
+            raise StageError(task["error"])
+        items = (wikipedia.iter_range_docs(raw / task["path"], task, task["wiki"]) if "start" in task
+                 else wikipedia.iter_docs(raw / task["path"], task["wiki"]))
+        with wiki_parts.PieceWriter(ctx.dir / wiki_parts.PIECES_DIR / source / task["piece"], source,
+                                    max_doc_chars=dcfg.max_doc_chars, stats=stats) as writer:
+            _write(items, writer, stats, None)
     elif kind == "local":
         root = Path(task["root"])
         writer = PartWriter(out, source, part_bytes=dcfg.part_bytes,
@@ -149,9 +171,31 @@ def run(ctx: StageContext, task: dict) -> dict:
 # --------------------------------------------------------------------------- finish
 
 
+def _mostly_malformed(ctx: StageContext, recs: list[dict], failed: dict[str, str]) -> dict[str, str]:
+    """Sources whose records are mostly malformed: garbage, not data (or StageError with `fail`)."""
+    share, out = ctx.cfg.docs.max_malformed_share, {}
+    for source, c in Counts.by([r for r in recs if r["source"] not in failed], "source").items():
+        bad = c.get("malformed", 0)
+        read = c.get("documents", 0) + sum(v for k, v in c.items() if k.startswith("dropped_"))
+        if bad >= 10 and bad > share * read:
+            why = (f"{bad:,} of its {read:,} records are malformed (more than docs.max_malformed_share = "
+                   f"{share:g}): the file is most likely corrupt")
+            if ctx.cfg.docs.on_error != "skip":
+                raise StageError(f"docs: {source}: {why}")
+            out[source] = why
+    return out
+
+
 def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     """Total and per-source counts, every listed problem, and the parts per source."""
-    recs = records["parse"]
+    failed = {}
+    for r in records["parse"]:
+        if "failed" in r:
+            failed.setdefault(r["source"], r["failed"])
+    failed.update(_mostly_malformed(ctx, records["parse"], failed))
+    for source in failed:  # a source read in part would be a silent loss: none of it goes on
+        shutil.rmtree(ctx.dir / source, ignore_errors=True)
+    recs = [r for r in records["parse"] + records.get("pack", []) if r["source"] not in failed]
     by_source = Counts.by(recs, "source")
     errors: list[dict] = []
     not_listed: dict[str, int] = {}
@@ -163,4 +207,6 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     parts = {s: [p for r in recs if r["source"] == s for p in r["parts"]] for s in by_source}
     # Totals flat (what `kuznia status` shows), each source's counts under "sources".
     counts = {**Counts.total(by_source.values()).sorted(), "sources": {s: c.sorted() for s, c in by_source.items()}}
-    return {"counts": counts, "errors": errors, "errors_not_listed": not_listed, "parts": parts}
+    counts["failed_sources"] = len(failed)
+    return {"counts": counts, "errors": errors, "errors_not_listed": not_listed, "parts": parts,
+            "failed": dict(sorted(failed.items()))}

@@ -4,7 +4,7 @@ source in `speakleash.py`, `wikipedia.py` and `local.py`."""
 
 from __future__ import annotations
 
-from corpus.sources import docs, fetch
+from corpus.sources import docs, fetch, wiki_parts
 from kuznia import registry
 from kuznia.stage import Phase, StageSpec
 
@@ -23,6 +23,9 @@ FETCH = StageSpec(
 DOCS = StageSpec(
     info=registry.info("docs"),
     config_keys=("docs",),
-    phases=[Phase("parse", docs.plan, docs.run, docs.inputs)],
+    phases=[Phase("parse", docs.plan, docs.run, docs.inputs),
+            # A multistream Wikipedia dump's parts, cut from its range tasks' pieces.
+            Phase("pack", wiki_parts.plan_pack, wiki_parts.pack, wiki_parts.pack_inputs)],
     finish=docs.finish,
+    not_outputs=(wiki_parts.PIECES_DIR,),
 )

@@ -1,6 +1,8 @@
 """Wikipedia: the `pages-articles` dump's URL and checksum, and its pages as plain text.
 
-The dump is read streaming (bz2 -> mwxml), one page at a time. Only articles become
+The dump is read streaming (bz2 -> mwxml), one page at a time: the plain dump whole, or one
+byte range of the `pages-articles-multistream` dump (`wiki_streams.py`), whose pages give the
+same items as the plain dump's. Only articles become
 documents: pages outside the main namespace are counted as `wiki_non_article` and redirects
 as `wiki_redirect`. Wikitext becomes plain text with mwparserfromhell: templates, refs,
 tables, files, categories, interlanguage links, comments and magic words go; links become
@@ -10,9 +12,11 @@ their labels; headings stay as lines of their own; bold and italic lose their qu
 from __future__ import annotations
 
 import bz2
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import mwparserfromhell
 import mwxml
@@ -28,6 +32,7 @@ from mwparserfromhell.nodes import (
     Wikilink,
 )
 
+from corpus.sources import wiki_streams
 from corpus.sources.download import join_url
 from corpus.sources.records import Doc, Skipped
 
@@ -44,13 +49,19 @@ CATEGORY_NAMESPACES = frozenset({"kategoria", "category"})
 INTERWIKI = re.compile(r"^[a-z]{2,3}(-[a-z]+)*$")  # `en:`, `de:`, `zh-min-nan:` ...
 MAGIC_WORD = re.compile(r"__[A-ZĄĆĘŁŃÓŚŹŻ_]+__")
 BLANK_RUNS = re.compile(r"\n{3,}")
+READ_BYTES = 8 << 20
+
+
+PLAIN, MULTISTREAM = "plain", "multistream"
+PLAIN_SUFFIX = "-pages-articles.xml.bz2"
+MULTISTREAM_SUFFIX = "-pages-articles-multistream.xml.bz2"
 
 
 def dump_file_name(cfg) -> str:
     """`plwiki-20240101-pages-articles.xml.bz2` (or the last segment of `url`)."""
     if cfg.url:
         return cfg.url.rstrip("/").rsplit("/", 1)[-1]
-    return f"{cfg.wiki}-{cfg.dump_date}-pages-articles.xml.bz2"
+    return f"{cfg.wiki}-{cfg.dump_date}{PLAIN_SUFFIX}"
 
 
 def dump_url(cfg) -> str:
@@ -83,16 +94,42 @@ def parse_sha1sums(text: str) -> dict[str, str]:
 
 def expected_sha1(sums: dict[str, str], file_name: str) -> str | None:
     """The checksum of `file_name`; for `latest` dumps the list names the dated file instead,
-    so the one `*-pages-articles.xml.bz2` entry of the same wiki is taken."""
+    so the one entry of the same wiki and kind (`*-pages-articles.xml.bz2`, …) is taken."""
     if file_name in sums:
         return sums[file_name]
-    wiki = file_name.split("-", 1)[0]
-    suffix = "-pages-articles.xml.bz2"
-    if file_name.endswith(suffix):
-        matches = [v for k, v in sums.items() if k.startswith(wiki + "-") and k.endswith(suffix)]
+    fields = file_name.split("-", 2)
+    if len(fields) == 3:
+        matches = [v for k, v in sums.items() if k.split("-", 2)[::2] == fields[::2]]
         if len(matches) == 1:
             return matches[0]
     return None
+
+
+def choose_layout(cfg, sums: dict[str, str] | None) -> str:
+    """`multistream` or `plain`: what `url` names; else `dump`, where `auto` takes the
+    multistream pair when the dump's sha1sums list names both files."""
+    if cfg.url:
+        return MULTISTREAM if dump_file_name(cfg).endswith(MULTISTREAM_SUFFIX) else PLAIN
+    if cfg.dump != "auto":
+        return cfg.dump
+    wanted = dump_files(cfg, MULTISTREAM)
+    return MULTISTREAM if sums and all(expected_sha1(sums, n) for n in wanted) else PLAIN
+
+
+def dump_files(cfg, layout: str) -> list[str]:
+    """The files to fetch: the dump, and for `multistream` its index (`…-index.txt.bz2`)."""
+    if cfg.url:
+        name = dump_file_name(cfg)
+    else:
+        name = f"{cfg.wiki}-{cfg.dump_date}{MULTISTREAM_SUFFIX if layout == MULTISTREAM else PLAIN_SUFFIX}"
+    if layout != MULTISTREAM:
+        return [name]
+    return [name, name.removesuffix(".xml.bz2") + "-index.txt.bz2"]
+
+
+def file_url(cfg, name: str) -> str:
+    """The URL of a file beside the dump."""
+    return join_url(dump_url(cfg).rsplit("/", 1)[0], name)
 
 
 # --------------------------------------------------------------------------- wikitext
@@ -165,23 +202,46 @@ def doc_id(page_id: int) -> str:
 def iter_docs(path: Path, wiki: str = "plwiki") -> Iterator[Doc | Skipped]:
     """A `Doc` (an article) or `Skipped` (why not) for every page of a `pages-articles` dump."""
     opener = bz2.open if path.name.endswith(".bz2") else open
-    with opener(path, "rb") as f:
-        dump = mwxml.Dump.from_file(f)
-        for n, page in enumerate(dump, start=1):
-            revision = None
-            for revision in page:  # pages-articles has one (the latest) revision per page
-                pass
-            if page.namespace != 0:
-                yield Skipped("wiki_non_article")
-            elif page.redirect or (revision is not None and _is_redirect(revision.text)):
-                yield Skipped("wiki_redirect")
-            else:
-                text = wikitext_to_text(revision.text or "") if revision is not None else ""
-                meta = {"wiki": wiki, "page_id": page.id, "title": page.title}
-                if revision is not None:
-                    meta["revision_id"] = revision.id
-                    meta["timestamp"] = str(revision.timestamp) if revision.timestamp else None
-                yield Doc(doc_id(page.id), text, meta, f"page {n} ({page.title})")
+    # Decompressed a few MB at a time, not in the XML parser's 16 kB reads: interleaving bz2
+    # with the parsing costs ~25 % more CPU (the caches; measured by bench/wikipedia.py).
+    with opener(path, "rb") as raw, io.BufferedReader(raw, buffer_size=READ_BYTES) as f:
+        yield from _page_items(f, wiki, first_page=1)
+
+
+def iter_range_docs(path: Path, task: dict, wiki: str = "plwiki") -> Iterator[Doc | Skipped]:
+    """The same for the pages in bytes `[start, end)` of a multistream dump (`task` holds
+    `start, end, file_bytes, header_end, first_page, pages` from `wiki_streams.plan_ranges`);
+    a count of pages other than the index's raises."""
+    where = f"{path} bytes {task['start']}-{task['end']}"
+    n = 0
+    with wiki_streams.open_range(path, task["start"], task["end"], task["file_bytes"], task["header_end"]) as f:
+        for item in _page_items(f, wiki, first_page=task["first_page"]):
+            n += 1
+            yield item
+    if n != task["pages"]:
+        raise wiki_streams.StreamIndexError(f"{where}: the index lists {task['pages']} pages there, "
+                                            f"the dump holds {n}; the index is not this dump's")
+
+
+def _page_items(f: BinaryIO, wiki: str, first_page: int) -> Iterator[Doc | Skipped]:
+    """One item per page of an export read from `f`; `first_page` is the ordinal of its first
+    page in the whole dump (for the locations in the problem list)."""
+    dump = mwxml.Dump.from_file(f)
+    for n, page in enumerate(dump, start=first_page):
+        revision = None
+        for revision in page:  # pages-articles has one (the latest) revision per page
+            pass
+        if page.namespace != 0:
+            yield Skipped("wiki_non_article")
+        elif page.redirect or (revision is not None and _is_redirect(revision.text)):
+            yield Skipped("wiki_redirect")
+        else:
+            text = wikitext_to_text(revision.text or "") if revision is not None else ""
+            meta = {"wiki": wiki, "page_id": page.id, "title": page.title}
+            if revision is not None:
+                meta["revision_id"] = revision.id
+                meta["timestamp"] = str(revision.timestamp) if revision.timestamp else None
+            yield Doc(doc_id(page.id), text, meta, f"page {n} ({page.title})")
 
 
 REDIRECT = re.compile(r"^\s*#(REDIRECT|PATRZ|PRZEKIERUJ|TAM)\b", re.IGNORECASE)

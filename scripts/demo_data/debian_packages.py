@@ -32,10 +32,21 @@ def deb_file_name(package: str, version: str) -> str:
     return f"{package}_{version.replace(':', '%3a')}_all.deb"
 
 
-def download_packages(cache_dir: Path) -> dict[str, Path]:
-    """Download the pinned packages missing from `cache_dir`; return every `.deb` path."""
+def require_tools() -> None:
+    """Stop with the package to install when groff or dpkg-deb is missing."""
+    for tool, package in (("groff", "groff-base"), ("dpkg-deb", "dpkg")):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} not found: install it with `apt-get install {package}`")
+
+
+def download_packages(cache_dir: Path, pinned: dict[str, str] | None = None,
+                      pins_file: str = "scripts/demo_data/debian_packages.py") -> dict[str, Path]:
+    """Download the pinned packages (`pinned`, default `PINNED_PACKAGES`; all `Architecture:
+    all`) missing from `cache_dir`; return every `.deb` path. `pins_file` is where an error tells
+    to update a pin."""
+    pinned = PINNED_PACKAGES if pinned is None else pinned
     cache_dir.mkdir(parents=True, exist_ok=True)
-    paths = {pkg: cache_dir / deb_file_name(pkg, ver) for pkg, ver in PINNED_PACKAGES.items()}
+    paths = {pkg: cache_dir / deb_file_name(pkg, ver) for pkg, ver in pinned.items()}
     missing = [pkg for pkg, path in paths.items() if not path.is_file()]
     if missing:
         if shutil.which("apt-get") is None:
@@ -44,7 +55,7 @@ def download_packages(cache_dir: Path) -> dict[str, Path]:
                 "on Debian/Ubuntu, or put these files into "
                 f"{cache_dir}: {', '.join(paths[p].name for p in missing)}"
             )
-        specs = [f"{pkg}={PINNED_PACKAGES[pkg]}" for pkg in missing]
+        specs = [f"{pkg}={pinned[pkg]}" for pkg in missing]
         result = subprocess.run(
             ["apt-get", "download", *specs], cwd=cache_dir, capture_output=True, text=True
         )
@@ -53,7 +64,7 @@ def download_packages(cache_dir: Path) -> dict[str, Path]:
                 f"apt-get download {' '.join(specs)} failed in {cache_dir}:\n"
                 f"{result.stderr.strip()}\n"
                 "Run `apt-get update` first; if a pinned version is gone from the archive, update "
-                "PINNED_PACKAGES in scripts/demo_data/debian_packages.py (see `apt-cache policy`)."
+                f"PINNED_PACKAGES in {pins_file} (see `apt-cache policy`)."
             )
     for pkg, path in paths.items():
         if not path.is_file():

@@ -3,12 +3,15 @@ originals side files, NOTICE and README.md."""
 
 from __future__ import annotations
 
+import bz2
 import hashlib
 import random
 import re
 import shutil
 from collections import Counter
 from pathlib import Path
+
+from corpus.sources.wiki_streams import write_multistream
 
 from .debian_packages import PINNED_PACKAGES, copyright_text
 from .entries import DATASETS, Entry
@@ -17,6 +20,8 @@ from .wiki_dump import DUMP_DATE, WikiPage, compress_dump, dump_xml
 
 WIKI_DIR = Path("wikipedia/plwiki") / DUMP_DATE
 DUMP_NAME = f"plwiki-{DUMP_DATE}-pages-articles.xml.bz2"
+MULTISTREAM_NAME = f"plwiki-{DUMP_DATE}-pages-articles-multistream.xml.bz2"
+INDEX_NAME = f"plwiki-{DUMP_DATE}-pages-articles-multistream-index.txt.bz2"
 SUMS_NAME = f"plwiki-{DUMP_DATE}-sha1sums.txt"
 
 
@@ -36,13 +41,26 @@ def write_speakleash(out: Path, entries: dict[str, list[Entry]]) -> None:
 
 
 def write_wikipedia(out: Path, pages: list[WikiPage], seed: int) -> None:
-    """The bz2 dump and its sha1sums file (the layout of dumps.wikimedia.org)."""
+    """The bz2 dump, the same pages as a multistream dump + index, and the sha1sums file (the
+    layout of dumps.wikimedia.org)."""
     folder = out / WIKI_DIR
     folder.mkdir(parents=True, exist_ok=True)
     payload = compress_dump(dump_xml(pages, random.Random(f"{seed}:wiki-xml")))
     (folder / DUMP_NAME).write_bytes(payload)
-    digest = hashlib.sha1(payload).hexdigest()
-    (folder / SUMS_NAME).write_text(f"{digest}  {DUMP_NAME}\n", encoding="utf-8")
+    write_wiki_multistream(out)
+
+
+def write_wiki_multistream(out: Path) -> None:
+    """The multistream pair made from the plain dump's XML (streams of 100 pages, bz2 level 9,
+    as dumps.wikimedia.org cuts them), and the sha1sums of all three files. Deterministic, so
+    `--wiki-multistream` on the committed dump writes what a whole build writes."""
+    folder = out / WIKI_DIR
+    dump, index = write_multistream(bz2.decompress((folder / DUMP_NAME).read_bytes()))
+    (folder / MULTISTREAM_NAME).write_bytes(dump)
+    (folder / INDEX_NAME).write_bytes(index)
+    lines = [f"{hashlib.sha1((folder / name).read_bytes()).hexdigest()}  {name}\n"
+             for name in sorted((DUMP_NAME, MULTISTREAM_NAME, INDEX_NAME))]
+    (folder / SUMS_NAME).write_text("".join(lines), encoding="utf-8")
 
 
 def all_labels(entries: dict[str, list[Entry]], pages: list[WikiPage]) -> list[dict]:

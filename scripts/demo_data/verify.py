@@ -18,7 +18,7 @@ import zstandard
 
 from .conflicts import find_conflicts
 from .noise import garble
-from .outputs import DUMP_NAME, SUMS_NAME, WIKI_DIR
+from .outputs import DUMP_NAME, INDEX_NAME, MULTISTREAM_NAME, SUMS_NAME, WIKI_DIR
 from .text_stats import jaccard, shingles
 from .web_pages import remove_lines
 from .wiki_dump import plain_text
@@ -68,15 +68,30 @@ def load_documents(out: Path) -> tuple[dict[str, str], list[str]]:
             raise MirrorError(f"{name}: manifest says {manifest['stats']['documents']} "
                               f"documents, the file has {valid} valid lines")
     dump = (out / WIKI_DIR / DUMP_NAME).read_bytes()
-    sums = (out / WIKI_DIR / SUMS_NAME).read_text(encoding="utf-8")
-    if sums != f"{hashlib.sha1(dump).hexdigest()}  {DUMP_NAME}\n":
-        raise MirrorError(f"{SUMS_NAME} does not hold the sha1 of {DUMP_NAME}")
+    _check_wiki_files(out / WIKI_DIR, bz2.decompress(dump))
     for page in mwxml.Dump.from_file(io.BytesIO(bz2.decompress(dump))):
         line_ids.append(f"wikipedia/{page.id:010d}")
         for revision in page:
             if page.namespace == 0 and not page.redirect:
                 docs[f"wikipedia/{page.id:010d}"] = plain_text(revision.text)
     return docs, line_ids
+
+
+def _check_wiki_files(folder: Path, xml: bytes) -> None:
+    """The sha1sums list holds the three files' checksums, and the multistream dump holds the
+    plain dump's bytes, every index offset starting a stream that holds its pages."""
+    sums = (folder / SUMS_NAME).read_text(encoding="utf-8")
+    names = sorted((DUMP_NAME, MULTISTREAM_NAME, INDEX_NAME))
+    if sums != "".join(f"{hashlib.sha1((folder / n).read_bytes()).hexdigest()}  {n}\n" for n in names):
+        raise MirrorError(f"{SUMS_NAME} does not hold the sha1 of {', '.join(names)}")
+    multi = (folder / MULTISTREAM_NAME).read_bytes()
+    if bz2.decompress(multi) != xml:
+        raise MirrorError(f"{MULTISTREAM_NAME} does not hold the bytes of {DUMP_NAME}")
+    for line in bz2.decompress((folder / INDEX_NAME).read_bytes()).decode("utf-8").splitlines():
+        offset, page_id, _ = line.split(":", 2)
+        stream = bz2.BZ2Decompressor().decompress(multi[int(offset):])
+        if not stream.lstrip().startswith(b"<page>") or f"<id>{page_id}</id>".encode() not in stream:
+            raise MirrorError(f"{INDEX_NAME}: {line!r} does not point at the stream of its page")
 
 
 def verify_mirror(out: Path) -> list[str]:

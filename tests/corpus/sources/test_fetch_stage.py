@@ -75,18 +75,34 @@ def test_cut_connection_in_the_stage_resumes(served, tmp_path):
     assert res.manifest["sources"]["speakleash.beta"]["download"]["attempts"] == 2
 
 
-def test_size_mismatch_against_the_manifest_is_fetched_again(served, tmp_path):
+def test_a_size_that_disagrees_with_the_manifest_costs_one_transfer(served, tmp_path):
     good = (served.root / BETA).read_bytes()
-    served.wrong_body[BETA] = good + b"junk"
-    fetch(stage_config(served), tmp_path / "work")
-    assert (tmp_path / "work/raw" / BETA).read_bytes() == good
-    assert served.requests_for(BETA) == [None, None]
+    (served.root / BETA).write_bytes(good + b"junk")  # the file on the server is not what its manifest says
+    res, _ = fetch(stage_config(served), tmp_path / "work")
+    assert "size mismatch" in res.manifest["failed"]["speakleash.beta"]
+    assert res.manifest["counts"]["failed_sources"] == 1 and "speakleash.beta" not in res.manifest["sources"]
+    assert served.requests_for(BETA) == [None]
+    assert (tmp_path / "work/raw" / (BETA + ".size-mismatch")).read_bytes() == good + b"junk"
+    # trusting the file instead: accepted, and the disagreement noted
+    res, _ = fetch(stage_config(served, {"fetch": {"trust_size": False}}), tmp_path / "work2")
+    assert "accepted" in res.manifest["sources"]["speakleash.beta"]["size_disagrees"]
+
+
+def test_failed_sources_are_recorded_and_the_rest_go_on(served, tmp_path, closed_port):
+    served.not_found.add(BETA)
+    dead = f"http://127.0.0.1:{closed_port}/wikipedia"
+    cfg = stage_config(served, {"fetch": {"wikipedia": {"base_url": dead}}})
+    res, _ = fetch(cfg, tmp_path / "work")
+    failed = res.manifest["failed"]
+    assert sorted(failed) == ["speakleash.beta", "wikipedia"]
+    assert f"cannot fetch {served.url(BETA)}: HTTP 404" in failed["speakleash.beta"]
+    assert sorted(res.manifest["sources"]) == ["speakleash.alpha", "speakleash.gamma"]
 
 
 def test_404_and_unreachable_host_fail_their_source_while_the_others_finish(served, tmp_path, closed_port):
     served.not_found.add(BETA)
     dead = f"http://127.0.0.1:{closed_port}/wikipedia"
-    cfg = stage_config(served, {"fetch": {"wikipedia": {"base_url": dead}}})
+    cfg = stage_config(served, {"fetch": {"wikipedia": {"base_url": dead}, "on_error": "fail"}})
     with pytest.raises(TaskError) as e:
         fetch(cfg, tmp_path / "work")
     msg = str(e.value)
@@ -111,6 +127,9 @@ def test_404_and_unreachable_host_fail_their_source_while_the_others_finish(serv
 def test_unreachable_index_fails_speakleash_only(served, tmp_path, closed_port):
     dead = f"http://127.0.0.1:{closed_port}/speakleash"
     cfg = stage_config(served, {"fetch": {"speakleash": {"base_url": dead}}})
+    res, _ = fetch(cfg, tmp_path / "skip")
+    assert list(res.manifest["failed"]) == ["speakleash index"] and list(res.manifest["sources"]) == ["wikipedia"]
+    cfg = stage_config(served, {"fetch": {"speakleash": {"base_url": dead}, "on_error": "fail"}})
     with pytest.raises(TaskError) as e:
         fetch(cfg, tmp_path / "work")
     assert f"speakleash/index: FetchError: cannot fetch {dead}/speakleash.json: gave up" in str(e.value)
@@ -120,19 +139,22 @@ def test_unreachable_index_fails_speakleash_only(served, tmp_path, closed_port):
 
 def test_a_traversal_name_in_the_index_is_refused(served, tmp_path):
     build_mirror(served.root, names=["alpha", "../x", "a/../../y", None])
-    with pytest.raises(TaskError) as e:
-        fetch(stage_config(served), tmp_path / "work")
-    msg = str(e.value)
+    res, _ = fetch(stage_config(served), tmp_path / "work")
+    failed = res.manifest["failed"]
     index = served.url("speakleash/speakleash.json")
+    assert sorted(failed) == ["speakleash index entry 1", "speakleash index entry 2", "speakleash index entry 3"]
+    msg = "\n".join(failed.values())
     assert f"refusing dataset name '../x' from the Speakleash index {index}" in msg
     assert f"refusing dataset name 'a/../../y' from the Speakleash index {index}" in msg
     assert f"refusing dataset name None from the Speakleash index {index}" in msg
-    assert "3 task(s) failed" in msg
     assert not any(".." in p or p.endswith(("x.manifest", "y.manifest")) for p, _ in served.requests)
     assert sorted(p.name for p in (tmp_path / "work").rglob("*.jsonl.zst")) == ["alpha.jsonl.zst"]
-    # Left out by name, the rest is fine.
-    cfg = stage_config(served, {"fetch": {"speakleash": {"datasets": ["alpha"]}}})
-    assert sorted(fetch(cfg, tmp_path / "work")[0].manifest["sources"]) == ["speakleash.alpha", "wikipedia"]
+    assert sorted(res.manifest["sources"]) == ["speakleash.alpha", "wikipedia"]
+    # `exclude` takes the unsafe names as the index lists them (they never become paths)
+    cfg = stage_config(served, {"fetch": {"speakleash": {"exclude": ["../x", "a/../../y"]}}})
+    assert list(fetch(cfg, tmp_path / "w2")[0].manifest["failed"]) == ["speakleash index entry 3"]  # the nameless one
+    with pytest.raises(TaskError, match="3 task"):
+        fetch(stage_config(served, {"fetch": {"on_error": "fail"}}), tmp_path / "w3")
 
 
 def test_killed_fetch_finishes_without_fetching_finished_files_again(served, tmp_path):
