@@ -76,6 +76,10 @@ class TokensConfig(Section):
     """Tokens per shard file: a shard closes at the first document boundary past this budget."""
     val_fraction: float = Field(0.001, ge=0.0, lt=1.0)
     """Share of documents (by id hash) that go to `tokens/val/` instead of `tokens/train/`."""
+    val_min_docs: int = Field(1, ge=0)
+    """Every source with more documents than this gets at least this many val documents (its
+    lowest split hashes) when the `val_fraction` draw gives it fewer, so that per-source val
+    figures cover every source; 0: the draw alone (`tokenizer/val_split.py`)."""
     seed: int = 1234
     """Seed of the train/val split and of the document order across shards."""
     batch_docs: int = Field(1024, ge=1)

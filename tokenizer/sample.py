@@ -21,10 +21,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import xxhash
 
-from kuznia.parts import list_parts, list_sources
+from kuznia.parts import list_parts, list_sources, parquet_file
 
 READ_FACTOR = 8  # read this many times the sample's bytes, so each row group gives 1/8 of its docs
 _TWO_64 = float(1 << 64)
@@ -51,7 +50,7 @@ def corpus_row_groups(corpus_dir: Path) -> list[RowGroup]:
     """Every row group of every corpus part, in part order, from the Parquet footers only."""
     groups = []
     for part in list_parts(corpus_dir):
-        meta = pq.ParquetFile(part).metadata
+        meta = parquet_file(part).metadata
         names = [meta.schema.column(i).name for i in range(meta.num_columns)]
         if "text" not in names:
             raise ValueError(f"{part} has no 'text' column (columns: {names}); "
@@ -87,7 +86,7 @@ def plan_sample(corpus_dir: Path, *, sample_bytes: int, heldout_fraction: float,
 
 
 def _read_group(corpus_dir: Path, g: RowGroup) -> tuple[list[str], list[str]]:
-    table = pq.ParquetFile(corpus_dir / g.path).read_row_group(g.index, columns=["id", "text"])
+    table = parquet_file(corpus_dir / g.path).read_row_group(g.index, columns=["id", "text"])
     return table.column("id").to_pylist(), table.column("text").to_pylist()
 
 

@@ -1,13 +1,15 @@
 """Token shards: the format the tokens stage writes and the trainer reads.
 
-A shard is three files beside each other, all sharing one prefix (`tokens/train/shard-00000`):
+A shard is three (or four) files beside each other, sharing one prefix (`tokens/train/shard-00000`):
 
 - `<prefix>.npy`      the tokens of whole documents, one after another, `uint16`, `np.save` format
                       (so `np.load(..., mmap_mode="r")` maps it without reading it);
 - `<prefix>.idx.npy`  document offsets, `uint64`, `n_docs + 1` entries, `[0] = 0`, `[-1] = n_tokens`:
                       document `i` is `tokens[offsets[i]:offsets[i + 1]]` (its EOS included);
 - `<prefix>.json`     the header: magic, format version, dtype, vocabulary size, the hash of the
-                      `tokenizer.json` that produced the tokens, and the counts.
+                      `tokenizer.json` that produced the tokens, and the counts;
+- `<prefix>.src.npy`  only in shards that record their documents' sources (val): `uint16`, one
+                      index per document into the header's `sources` names (a key only they have).
 
 Each file is written to a temp name and renamed; the header is written last, so a shard whose
 header exists is complete. The reader checks the header against the arrays and against the
@@ -30,6 +32,7 @@ MAGIC = "kuznia-tokens"
 FORMAT_VERSION = 1
 TOKEN_DTYPE = np.dtype("<u2")
 OFFSET_DTYPE = np.dtype("<u8")
+SOURCE_DTYPE = np.dtype("<u2")
 MAX_VOCAB = 1 << 16  # every id must fit in uint16
 REBUILD = "rebuild the shards: `kuznia stage tokens --force`"
 
@@ -49,16 +52,33 @@ class ShardHeader:
     magic: str = MAGIC
     version: int = FORMAT_VERSION
     dtype: str = "uint16"
+    sources: tuple[str, ...] | None = None  # names `<prefix>.src.npy` indexes; None: not recorded
+
+    def to_json(self) -> dict:
+        """The header's JSON object; no `sources` key when none are recorded (as before sources)."""
+        return {k: (list(v) if k == "sources" else v) for k, v in asdict(self).items()
+                if k != "sources" or v is not None}
 
 
 def _paths(prefix: Path) -> tuple[Path, Path, Path]:
     """The token, offset and header files of a shard prefix."""
     prefix = Path(prefix)
-    return (
-        prefix.with_name(prefix.name + ".npy"),
-        prefix.with_name(prefix.name + ".idx.npy"),
-        prefix.with_name(prefix.name + ".json"),
-    )
+    return (prefix.with_name(prefix.name + ".npy"), prefix.with_name(prefix.name + ".idx.npy"),
+            prefix.with_name(prefix.name + ".json"))
+
+
+def _sources_path(prefix: Path) -> Path:
+    """The per-document source file of a shard prefix."""
+    return Path(prefix).with_name(Path(prefix).name + ".src.npy")
+
+
+def _check_sources(source_ids: np.ndarray, names: tuple[str, ...], n_docs: int, where: str) -> None:
+    if len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
+        raise ShardFormatError(f"{where}: source names must be distinct non-empty strings, got {list(names)}")
+    if source_ids.dtype != SOURCE_DTYPE or source_ids.shape != (n_docs,) or (
+            n_docs and int(source_ids.max()) >= len(names)):
+        raise ShardFormatError(f"{where}: document sources must be {n_docs} uint16 indexes into the "
+                               f"{len(names)} source names, got {source_ids.dtype} {source_ids.shape}")
 
 
 def _check_vocab_size(vocab_size: int, where: str) -> None:
@@ -104,12 +124,15 @@ def _check_offsets(offsets: np.ndarray, n_tokens: int, where: str) -> None:
 
 
 def write_shard(
-    prefix: Path, tokens: np.ndarray, doc_offsets: np.ndarray, *, vocab_size: int, tokenizer_hash: str
+    prefix: Path, tokens: np.ndarray, doc_offsets: np.ndarray, *, vocab_size: int, tokenizer_hash: str,
+    doc_sources: tuple[np.ndarray, tuple[str, ...]] | None = None,
 ) -> list[Path]:
-    """Write one shard (`.npy`, `.idx.npy`, then the `.json` header), each file atomically.
+    """Write one shard (`.npy`, `.idx.npy`, `.src.npy` when `doc_sources` is given, then the
+    `.json` header), each file atomically.
 
     `tokens` are integer ids in `[0, vocab_size)`; `doc_offsets` has `n_docs + 1` non-decreasing
-    entries from 0 to `len(tokens)`. Returns the three paths written.
+    entries from 0 to `len(tokens)`; `doc_sources` is (each document's index into the names,
+    the source names). Returns the paths written.
     """
     prefix = Path(prefix)
     where = str(prefix)
@@ -122,15 +145,23 @@ def write_shard(
         raise ShardFormatError(f"{where}: offsets must not be negative")
     offs = offs_in.astype(OFFSET_DTYPE, copy=False)
     _check_offsets(offs, int(toks.size), where)
+    names = None
+    if doc_sources is not None:
+        ids, names = np.asarray(doc_sources[0]).astype(SOURCE_DTYPE, copy=False), tuple(doc_sources[1])
+        _check_sources(ids, names, int(offs.size - 1), where)
     header = ShardHeader(vocab_size=int(vocab_size), tokenizer_hash=str(tokenizer_hash),
-                         n_tokens=int(toks.size), n_docs=int(offs.size - 1))
+                         n_tokens=int(toks.size), n_docs=int(offs.size - 1), sources=names)
     tok_path, idx_path, json_path = _paths(prefix)
     save_npy(tok_path, toks)
     save_npy(idx_path, offs)
+    written = [tok_path, idx_path]
+    if names is not None:
+        save_npy(_sources_path(prefix), ids)
+        written.append(_sources_path(prefix))
     # The header goes last: its presence marks the shard complete.
     with atomic_path(json_path) as tmp:
-        tmp.write_text(json.dumps(asdict(header), indent=2, sort_keys=True) + "\n", "utf-8")
-    return [tok_path, idx_path, json_path]
+        tmp.write_text(json.dumps(header.to_json(), indent=2, sort_keys=True) + "\n", "utf-8")
+    return [*written, json_path]
 
 
 class ShardWriter:
@@ -152,6 +183,7 @@ class ShardWriter:
         self.shard_tokens = int(shard_tokens)
         self.prefix = prefix
         self._docs: list[np.ndarray] = []
+        self._sources: list[str | None] = []
         self._n_tokens = 0
         self._records: list[dict] = []
         self._closed = False
@@ -164,8 +196,9 @@ class ShardWriter:
         if exc_type is None:
             self.close()
 
-    def add(self, ids: np.ndarray | list[int]) -> None:
-        """Add one document's tokens (the caller has already appended EOS)."""
+    def add(self, ids: np.ndarray | list[int], source: str | None = None) -> None:
+        """Add one document's tokens (the caller has already appended EOS), and its source when
+        the shards record sources (then every document of a shard needs one)."""
         if self._closed:
             raise RuntimeError(f"ShardWriter for {self.out_dir} is closed")
         where = f"{self.out_dir / self._next_name()} (document {self.n_docs_written + len(self._docs)})"
@@ -173,6 +206,7 @@ class ShardWriter:
         if arr.size == 0:
             raise ShardFormatError(f"{where}: empty document; append EOS to every document before adding it")
         self._docs.append(arr)
+        self._sources.append(source)
         self._n_tokens += int(arr.size)
         if self._n_tokens >= self.shard_tokens:
             self._flush()
@@ -197,9 +231,16 @@ class ShardWriter:
         np.cumsum(lengths, out=offsets[1:])
         tokens = np.concatenate(self._docs)
         shard = self.out_dir / self._next_name()
-        write_shard(shard, tokens, offsets, vocab_size=self.vocab_size, tokenizer_hash=self.tokenizer_hash)
+        doc_sources = None
+        if any(src is not None for src in self._sources):
+            if None in self._sources:
+                raise ShardFormatError(f"{shard}: some documents have a source and some do not")
+            names = tuple(sorted(set(self._sources)))
+            doc_sources = (np.array([names.index(src) for src in self._sources], SOURCE_DTYPE), names)
+        write_shard(shard, tokens, offsets, vocab_size=self.vocab_size, tokenizer_hash=self.tokenizer_hash,
+                    doc_sources=doc_sources)
         self._records.append({"path": str(shard), "n_tokens": int(tokens.size), "n_docs": len(self._docs)})
-        self._docs = []
+        self._docs, self._sources = [], []
         self._n_tokens = 0
 
     def close(self) -> list[dict]:
@@ -218,6 +259,8 @@ class Shard:
     header: ShardHeader
     tokens: np.ndarray
     offsets: np.ndarray
+    source_ids: np.ndarray | None = None
+    """Each document's index into `header.sources` (None: the shard records no sources)."""
 
     @property
     def n_docs(self) -> int:
@@ -261,9 +304,13 @@ def read_header(prefix: Path) -> ShardHeader:
     if raw.get("dtype") != "uint16":
         raise ShardFormatError(f"{prefix}: token dtype {raw.get('dtype')!r}, expected 'uint16'; {REBUILD}")
     try:
+        sources = raw.get("sources")
+        if sources is not None and not (isinstance(sources, list) and all(isinstance(x, str) for x in sources)):
+            raise TypeError(f"'sources' must be a list of names, got {sources!r}")
         header = ShardHeader(
             vocab_size=int(raw["vocab_size"]), tokenizer_hash=str(raw["tokenizer_hash"]),
             n_tokens=int(raw["n_tokens"]), n_docs=int(raw["n_docs"]),
+            sources=tuple(sources) if sources is not None else None,
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ShardFormatError(f"{prefix}: header {json_path.name} lacks or mangles {e}; {REBUILD}") from e
@@ -317,7 +364,14 @@ def open_shard(prefix: Path, *, vocab_size: int | None = None, tokenizer_hash: s
         _check_offsets(offsets, header.n_tokens, str(prefix))
     except ShardFormatError as e:
         raise ShardFormatError(f"{e}; {REBUILD}") from None
-    return Shard(prefix=prefix, header=header, tokens=tokens, offsets=offsets)
+    source_ids = None
+    if header.sources is not None:
+        source_ids = _load_array(_sources_path(prefix), prefix, mmap=False)
+        try:
+            _check_sources(source_ids, header.sources, header.n_docs, str(prefix))
+        except ShardFormatError as e:
+            raise ShardFormatError(f"{e}; {REBUILD}") from None
+    return Shard(prefix=prefix, header=header, tokens=tokens, offsets=offsets, source_ids=source_ids)
 
 
 def list_shards(split_dir: Path) -> list[Path]:

@@ -41,7 +41,8 @@ from tokenizer.bpe import load_tokenizer
 from tokenizer.fertility import encode_ids
 from tokenizer.learn import read_tokenizer_manifest
 from tokenizer.sample import corpus_row_groups, unit_hash
-from tokenizer.shards import Shard, list_shards, open_shard, tokenizer_hash, write_shard
+from tokenizer.shards import SOURCE_DTYPE, Shard, list_shards, open_shard, tokenizer_hash, write_shard
+from tokenizer.val_split import split_hash, val_cuts
 
 SPLITS = ("train", "val")
 WORK = "_work"
@@ -88,15 +89,18 @@ def plan_encode(ctx: StageContext) -> list[dict]:
     parts = list_parts(corpus_dir)
     if not parts:
         raise StageError(f"{corpus_dir} holds no parts; run `kuznia stage corpus` first")
-    n = ctx.cfg.tokens.parts_per_task
+    cfg = ctx.cfg.tokens
+    n = cfg.parts_per_task
     tasks = []
     by_source: dict[str, list[str]] = {}
     for p in parts:
         by_source.setdefault(p.parent.name, []).append(p.relative_to(corpus_dir).as_posix())
+    # A source the val draw would leave without val documents gets a higher cut (val_split.py).
+    cuts = val_cuts(corpus_dir, by_source, seed=cfg.seed, val_fraction=cfg.val_fraction, min_docs=cfg.val_min_docs)
     for source, rels in by_source.items():
         for i in range(0, len(rels), n):
             tasks.append({"id": f"encode-{source}-{i // n:05d}", "source": source,
-                          "parts": rels[i : i + n]})
+                          "parts": rels[i : i + n], **({"val_cut": cuts[source]} if source in cuts else {})})
     return tasks
 
 
@@ -159,6 +163,7 @@ def run_encode(ctx: StageContext, task: dict) -> dict:
     lengths: list[int] = []
     counts = {s: {"docs": 0, "tokens": 0, "bytes": 0} for s in SPLITS}
     dropped_empty = 0
+    cut = task.get("val_cut")
     for rel in task["parts"]:
         for doc_ids, texts in iter_part_docs(corpus_dir / rel, cfg.batch_docs):
             keep = [i for i, t in enumerate(texts) if t]
@@ -171,7 +176,8 @@ def run_encode(ctx: StageContext, task: dict) -> dict:
             arrays.append(flat)
             lengths.extend(lens)
             for doc_id, text, n in zip(doc_ids, texts, lens):
-                s = split_of(cfg.seed, doc_id, cfg.val_fraction)
+                s = "val" if cut is not None and split_hash(cfg.seed, doc_id) <= cut else \
+                    split_of(cfg.seed, doc_id, cfg.val_fraction)
                 splits.append(s == "val")
                 keys.append(order_key(cfg.seed, doc_id))
                 c = counts[s]
@@ -212,8 +218,9 @@ def plan_write(ctx: StageContext) -> list[dict]:
     """One task per split, listing the encode tasks whose files it merges (in plan order)."""
     encode = plan_encode(ctx)
     buckets = plan_buckets(ctx)
-    return [{"id": f"write-{s}", "split": s, "buckets": buckets[s],
-             "inputs": [t["id"] for t in encode]} for s in SPLITS]
+    # Val shards record each document's source (per-source val figures); train's stay as they were.
+    return [{"id": f"write-{s}", "split": s, "buckets": buckets[s], "inputs": [t["id"] for t in encode],
+             **({"sources": [t["source"] for t in encode]} if s == "val" else {})} for s in SPLITS]
 
 
 def _load_inputs(ctx: StageContext, split: str, inputs: list[str], n_buckets: int) -> list[tuple]:
@@ -237,20 +244,25 @@ class RollingShards:
     """Cut a stream of documents into shards that close at the first document boundary at or
     past `shard_tokens` (the rule of `ShardWriter`), taking whole arrays of documents at once:
     `ShardWriter.add` validates each document, which costs ~100 µs a document — hours on a
-    corpus of 100 M documents — while `write_shard` validates once per shard."""
+    corpus of 100 M documents — while `write_shard` validates once per shard. With `source_names`,
+    each document's source (an index into them) goes into the shards too."""
 
-    def __init__(self, out_dir: Path, *, vocab_size: int, tokenizer_hash: str, shard_tokens: int):
+    def __init__(self, out_dir: Path, *, vocab_size: int, tokenizer_hash: str, shard_tokens: int,
+                 source_names: tuple[str, ...] | None = None):
         self.out_dir, self.vocab_size, self.hash = out_dir, vocab_size, tokenizer_hash
-        self.shard_tokens = shard_tokens
+        self.shard_tokens, self.source_names = shard_tokens, source_names
         self.tokens: list[np.ndarray] = []
         self.lengths: list[np.ndarray] = []
+        self.sources: list[np.ndarray] = []
         self.pending = 0
         self.shards: list[dict] = []
 
-    def add(self, tokens: np.ndarray, lengths: np.ndarray) -> None:
-        """Append documents: their tokens back to back, and each one's length."""
+    def add(self, tokens: np.ndarray, lengths: np.ndarray, sources: np.ndarray | None = None) -> None:
+        """Append documents: their tokens back to back, each one's length (and source index)."""
         self.tokens.append(tokens)
         self.lengths.append(lengths)
+        if self.source_names is not None:
+            self.sources.append(sources)
         self.pending += int(tokens.size)
         if self.pending >= self.shard_tokens:
             self._cut(final=False)
@@ -258,6 +270,7 @@ class RollingShards:
     def _cut(self, *, final: bool) -> None:
         tokens = np.concatenate(self.tokens) if self.tokens else np.zeros(0, np.uint16)
         lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.uint64)
+        sources = np.concatenate(self.sources) if self.sources else np.zeros(0, SOURCE_DTYPE)
         ends = np.cumsum(lengths, dtype=np.uint64)
         first = 0  # first document of the shard being cut
         base = 0  # its token offset
@@ -269,15 +282,17 @@ class RollingShards:
             k = min(k, lengths.size - 1)
             end = int(ends[k])
             offsets = np.concatenate([[0], ends[first : k + 1] - base]).astype(np.uint64)
-            self._write(tokens[base:end], offsets)
+            self._write(tokens[base:end], offsets, sources[first : k + 1])
             first, base = k + 1, end
         self.tokens = [tokens[base:]] if base < tokens.size else []
         self.lengths = [lengths[first:]] if first < lengths.size else []
+        self.sources = [sources[first:]] if first < sources.size else []
         self.pending = int(tokens.size - base)
 
-    def _write(self, tokens: np.ndarray, offsets: np.ndarray) -> None:
+    def _write(self, tokens: np.ndarray, offsets: np.ndarray, sources: np.ndarray) -> None:
         prefix = self.out_dir / f"shard-{len(self.shards):05d}"
-        write_shard(prefix, tokens, offsets, vocab_size=self.vocab_size, tokenizer_hash=self.hash)
+        write_shard(prefix, tokens, offsets, vocab_size=self.vocab_size, tokenizer_hash=self.hash,
+                    doc_sources=(sources, self.source_names) if self.source_names is not None else None)
         self.shards.append({"path": prefix, "n_tokens": int(tokens.size), "n_docs": int(offsets.size - 1)})
 
     def close(self) -> list[dict]:
@@ -294,13 +309,15 @@ def run_write(ctx: StageContext, task: dict) -> dict:
     out_dir = ctx.dir / split
     shutil.rmtree(out_dir, ignore_errors=True)  # a half-written split from an interrupted run
     inputs = _load_inputs(ctx, split, task["inputs"], task["buckets"])
+    names = tuple(sorted(set(task["sources"]))) if "sources" in task else None
+    input_source = [names.index(s) for s in task["sources"]] if names else [0] * len(inputs)
     writer = RollingShards(out_dir, vocab_size=manifest["vocab_size"],
                            tokenizer_hash=tokenizer_hash(tok_dir / "tokenizer.json"),
-                           shard_tokens=ctx.cfg.tokens.shard_tokens)
+                           shard_tokens=ctx.cfg.tokens.shard_tokens, source_names=names)
     for b in range(task["buckets"]):
-        keys, starts, lengths, chunks = [], [], [], []
+        keys, starts, lengths, chunks, sources = [], [], [], [], []
         base = 0
-        for tokens, table, ranges in inputs:
+        for (tokens, table, ranges), source in zip(inputs, input_source):
             lo, hi = int(ranges[b]), int(ranges[b + 1])
             if lo == hi:
                 continue
@@ -310,6 +327,7 @@ def run_write(ctx: StageContext, task: dict) -> dict:
             keys.append(r["key"])
             starts.append(r["start"].astype(np.int64) + (base - first))  # offsets into the bucket
             lengths.append(r["length"])
+            sources.append(np.full(hi - lo, source, SOURCE_DTYPE))
             base += last - first
         if not chunks:
             continue
@@ -317,7 +335,7 @@ def run_write(ctx: StageContext, task: dict) -> dict:
         start, length = np.concatenate(starts)[order], np.concatenate(lengths)[order]
         bucket = np.concatenate(chunks)
         writer.add(np.concatenate([bucket[s : s + n] for s, n in zip(start.tolist(), length.tolist())]),
-                   length)
+                   length, np.concatenate(sources)[order])
     shards = writer.close()
     for s in shards:
         s["path"] = Path(s["path"]).relative_to(ctx.dir).as_posix()
