@@ -1,15 +1,22 @@
-"""Benchmark: clean + quality signals per core, against datatrove's three FineWeb-2 filters.
+"""Benchmark: clean + quality signals per core, against datatrove's three FineWeb-2 filters; and
+the clean stage's line counting against a plain-Python line dedup count.
 
     .venv/bin/python bench/data_path.py [--mb 31] [--source data/demo/speakleash] [--limit-docs N]
                                         [--repeats 3] [--doc-chars N]
 
 On the same documents, in one process, one after another:
 
-1. ours: `corpus.clean.clean_text` then `corpus.quality.SignalComputer` (every signal: language,
-   Gopher and FineWeb statistics), on the raw text;
+1. ours: `corpus.clean.clean_text` (with the repeated-line rule's table of frequent lines, counted
+   beforehand on the distinct documents as the stage's count and merge phases do) then
+   `corpus.quality.SignalComputer` (every signal: language, Gopher and FineWeb statistics), on
+   the raw text;
 2. datatrove's GopherRepetitionFilter + FineWebQualityFilter + GopherQualityFilter with
    FineWeb-2's Polish settings (configs/pol_Latn.yml) and its Polish word tokenizer (spaCy
-   `pl`), as FineWeb-2 ran them; then the same with a plain `str.split` word tokenizer.
+   `pl`), as FineWeb-2 ran them; then the same with a plain `str.split` word tokenizer;
+3. the clean stage's count phase (`linekeys.document_counts(line_keys(...))`: every edge line's
+   key, counted once per document), against the same count written as CCNet writes its line
+   dedup in Python (normalise each line with a regular expression, hash it, a set per document,
+   a Counter): target >= 20 MB/s per core.
 
 The documents are the Speakleash `.jsonl.zst` files under `--source` (the bundled demo by
 default), repeated until `--mb` megabytes of UTF-8 text. Speeds are MB/s of UTF-8 text per
@@ -17,7 +24,9 @@ second of this process's CPU time (so that other processes on a shared machine d
 them), with wall time beside, each the best of `--repeats` runs; every row gets the same
 number of runs. Ratios are of CPU times.
 
-Targets (issue 3): ours >= 3 MB/s per core, >= 5x datatrove's three filters.
+Targets (issue 3): ours >= 3 MB/s per core, >= 5x datatrove's three filters; the count phase
+>= 20 MB/s per core. Its memory: 12 bytes per counted key on disk, 9 per frequent key in a clean
+task; a merge task holds one hash range's rows (printed per MB of text).
 datatrove (and spaCy, for its tokenizer) is an optional dependency of this benchmark only:
 `.venv/bin/pip install datatrove spacy`; without it, ours runs alone.
 """
@@ -25,16 +34,23 @@ datatrove (and spaCy, for its tokenizer) is an optional dependency of this bench
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 os.environ.setdefault("KUZNIA_PROGRESS", "0")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from corpus.clean.config import CleanConfig
+from corpus.clean.linekeys import document_counts, line_keys
+from corpus.clean.repeated import FrequentLines, frequency_level
 from corpus.clean.rules import clean_text
 from corpus.polish import FINEWEB2_STOPWORDS
 from corpus.quality.config import QualityConfig
@@ -102,13 +118,47 @@ def timed(fn, docs, repeats: int) -> tuple[float, float]:
     return best
 
 
+FREQUENT: list[FrequentLines] = []  # the table `ours` cleans with (set in main)
+
+
+def count_lines(docs: list[tuple[str, str]], batch: int = 1024) -> list:
+    """The count phase: per batch, each edge line's key counted once per document."""
+    edge = CleanConfig().repeated_lines.edge_lines
+    return [document_counts(line_keys([t for t, _ in docs[i:i + batch]]), edge) for i in range(0, len(docs), batch)]
+
+
+_NORM = re.compile(r"[^\w\n]+|[\d_]+")
+
+
+def count_lines_python(docs: list[tuple[str, str]]) -> Counter:
+    """The same count as plain Python writes it (CCNet's line dedup: normalise, hash, count)."""
+    counts: Counter = Counter()
+    for text, _ in docs:
+        counts.update({hashlib.sha1(_NORM.sub("", line.lower()).encode()).digest()[:8]
+                       for line in text.split("\n") if line.strip()})
+    return counts
+
+
+def frequent_table(docs: list[tuple[str, str]]) -> FrequentLines:
+    """The frequent lines of the distinct documents, with the stage's default thresholds."""
+    distinct = list({t: (t, m) for t, m in docs}.values())
+    rows = np.concatenate(count_lines(distinct))
+    keys, inverse = np.unique(rows["hash"], return_inverse=True)
+    docs_per_key = np.zeros(len(keys), np.int64)
+    np.add.at(docs_per_key, inverse, rows["docs"])
+    keep = docs_per_key >= CleanConfig().repeated_lines.min_docs_in_source
+    return FrequentLines(keys[keep], frequency_level(docs_per_key[keep]))
+
+
 def ours(docs: list[tuple[str, str]], batch: int = 1024) -> None:
-    """Clean, then signals in batches of `batch` documents, as the stages do."""
+    """Clean (with the frequent-line table), then signals in batches of `batch` documents, as the
+    stages do."""
     cfg = CleanConfig()
     computer = SignalComputer(QualityConfig())
+    frequent = FREQUENT[0] if FREQUENT else None
     for i in range(0, len(docs), batch):
         chunk = docs[i : i + batch]
-        computer.batch([clean_text(t, cfg).text for t, _ in chunk], [m for _, m in chunk])
+        computer.batch([clean_text(t, cfg, frequent).text for t, _ in chunk], [m for _, m in chunk])
 
 
 def datatrove_filters(tokenizer):
@@ -181,13 +231,20 @@ def main(argv: list[str] | None = None) -> None:
     mb = sum(len(t.encode("utf-8")) for t, _ in docs) / 1e6
     print(f"{len(docs)} documents, {mb:.1f} MB of UTF-8 text from {args.source}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; best of {args.repeats} runs")
+    count_lines(docs[:50])  # warm up: the line-key kernel
+    FREQUENT.append(frequent_table(docs))
     ours(docs[:50])  # warm up: language profiles, regex compilation
     rows = []
     cpu, wall = timed(ours, docs, args.repeats)
     rows.append(("ours: clean + all signals", cpu, wall))
     cfg = CleanConfig()
-    cpu_c, wall_c = timed(lambda d: [clean_text(t, cfg) for t, _ in d], docs, args.repeats)
+    cpu_c, wall_c = timed(lambda d: [clean_text(t, cfg, FREQUENT[0]) for t, _ in d], docs, args.repeats)
     rows.append(("  of which clean", cpu_c, wall_c))
+    cpu_n, wall_n = timed(lambda d: [clean_text(t, cfg) for t, _ in d], docs, args.repeats)
+    rows.append(("  clean without repeated lines", cpu_n, wall_n))
+    count_rows = sum(len(r) for r in count_lines(docs))
+    print(f"frequent lines: {len(FREQUENT[0]):,} keys; count phase: {count_rows / mb:,.0f} rows per MB of text "
+          f"(12 bytes each on disk; a merge task over 1 GiB of text holds ~{count_rows / mb * 1024 * 30 / 1e6:,.0f} MB)")
     try:
         import datatrove  # noqa: F401
     except ImportError:
@@ -205,6 +262,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'':34s} {'MB/s/core':>10s} {'cpu s':>8s} {'wall s':>8s} {'ours x':>7s}")
     for label, cpu_s, wall_s in rows:
         ratio = cpu_s / rows[0][1]
+        print(f"{label:34s} {mb / cpu_s:10.2f} {cpu_s:8.1f} {wall_s:8.1f} {ratio:7.2f}")
+    counting = [("count phase (line keys, numba)", *timed(count_lines, docs, args.repeats)),
+                ("  same count, plain Python (CCNet)", *timed(count_lines_python, docs, args.repeats))]
+    for label, cpu_s, wall_s in counting:
+        ratio = cpu_s / counting[0][1]
         print(f"{label:34s} {mb / cpu_s:10.2f} {cpu_s:8.1f} {wall_s:8.1f} {ratio:7.2f}")
 
 

@@ -37,9 +37,12 @@ _I = re.IGNORECASE
 
 # Whole-line patterns (matched against the stripped line, case-insensitively).
 _LINE_PATTERNS = [
-    # cross-links: "Czytaj także: <title>", "Zobacz też", "Czytaj więcej »"
+    # cross-links: "Czytaj także: <title>", "Zobacz też: <title>", "Czytaj więcej »". A bare
+    # "Zobacz też" / "ZOBACZ TAKŻE" is a section heading (every man page's SEE ALSO, Wikipedia's
+    # "Zobacz też"): it stays; a block of related links around it at a page's edge is left to the
+    # repeated-line rule.
     r"(?:czytaj|przeczytaj|zobacz|sprawdź)(?:\s+(?:też|także|również|więcej|dalej|cały artykuł|"
-    r"wszystkie|inne|podobne))+\b.*",
+    r"wszystkie|inne|podobne))+(?:\s*[:»>].*|\s+\w.*|\W*)(?<!też)(?<!także)(?<!również)",
     r"(?:więcej|pokaż więcej|rozwiń|zwiń|czytaj dalej)\W*",
     r"(?:polecamy|warto przeczytać|powiązane artykuły|podobne artykuły|najnowsze artykuły|"
     r"najnowsze|najczęściej czytane|najpopularniejsze|czytaj również)(?:\s*[:»>].{0,150}|\W*)",
@@ -93,7 +96,9 @@ _CONSENT_ASK_RE = re.compile(
 # Breadcrumbs start at a home link: "Strona główna » Sport » Piłka nożna".
 _HOME_RE = re.compile(r"(?:strona główna|start|home|główna)\s*(?:»|›|>|→|/|\|)", _I)
 # Menus: short items between separators: "O nas | Oferta | Kontakt".
-_MENU_SEP_RE = re.compile(r"\s*[»›>→|•·]\s*")  # a class: one test per character
+# "»", "›", "→", "•", "·" separate menu items as they are; "|" and ">" only with a space on each
+# side ("a || b", "x >= 1", "keep|clear" are code and option syntax, not menus).
+_MENU_SEP_RE = re.compile(r"\s*[»›→•·]\s*|\s+[|>]\s+")
 _SENTENCE_END_RE = re.compile(r"[.!?]\Z")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 
@@ -250,8 +255,8 @@ _CONTACT_HINT_RE = re.compile(r"[@0-9](?:(?<=@)|(?<=[0-9])[0-9]" + _PHONEISH_TAI
 _LINE_START_RE = re.compile(r"\s*" + _LINE_PREFIX_RE.pattern, _I)
 
 
-def remove_boilerplate(text: str) -> tuple[str, int]:
-    """Drop boilerplate lines; returns (text, lines removed). Blank lines are left for `whitespace`.
+def boilerplate_lines(text: str) -> tuple[list[str], set[int]]:
+    """The text's lines and the indices of its boilerplate lines.
 
     `is_boilerplate` decides every line it is asked about; only lines that pass one of its
     first tests are asked. Those tests run over the whole text at C speed (a menu character,
@@ -283,7 +288,30 @@ def remove_boilerplate(text: str) -> tuple[str, int]:
     for marked, check in checks:
         if marked:
             drop.update(i for i in marked - drop if check(lines[i].strip()))
+    return lines, drop
+
+
+def remove_boilerplate(text: str) -> tuple[str, int]:
+    """Drop boilerplate lines; returns (text, lines removed). Blank lines are left for `whitespace`."""
+    lines, drop = boilerplate_lines(text)
     if not drop:
         return text, 0
-    kept = [line for i, line in enumerate(lines) if i not in drop]
-    return "\n".join(kept), len(drop)
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop), len(drop)
+
+
+def remove_boilerplate_gaps(text: str) -> tuple[str, int, list[int] | None]:
+    """`remove_boilerplate`, and where the removed lines were: `gaps[i]` lines were removed
+    just before kept line `i` (`gaps[-1]`: after the last); None when none was. The
+    repeated-line rule runs after this one and counts them into its edge runs."""
+    lines, drop = boilerplate_lines(text)
+    if not drop:
+        return text, 0, None
+    gaps = [0]
+    kept = []
+    for i, line in enumerate(lines):
+        if i in drop:
+            gaps[-1] += 1
+        else:
+            kept.append(line)
+            gaps.append(0)
+    return "\n".join(kept), len(drop), gaps

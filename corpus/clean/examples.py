@@ -15,7 +15,8 @@ from os.path import commonprefix
 import xxhash
 
 from corpus.clean.config import CleanConfig
-from corpus.clean.rules import CLEAN_RULES
+from corpus.clean.repeated import FrequentLines
+from corpus.clean.rules import CLEAN_RULES, CleanState, apply_rule
 
 CONTEXT_CHARS = 60
 MAX_SIDE_CHARS = 300
@@ -25,12 +26,14 @@ def id_hash(doc_id: str) -> int:
     return xxhash.xxh64_intdigest(doc_id.encode("utf-8"), seed=0x4B5A)
 
 
-def rule_io(text: str, cfg: CleanConfig, rule_name: str) -> tuple[str, str]:
+def rule_io(text: str, cfg: CleanConfig, rule_name: str, frequent: FrequentLines | None = None
+            ) -> tuple[str, str]:
     """The text as rule `rule_name` received it, and as it left it."""
+    state = CleanState(frequent)
     for rule in CLEAN_RULES:
         if not getattr(cfg, rule.switch):
             continue
-        out, _ = rule.apply(text, cfg)
+        out, _ = apply_rule(rule, text, cfg, state)
         if rule.name == rule_name:
             return text, out
         text = out
@@ -70,13 +73,13 @@ class ExamplePicker:
         elif -heap[0][0] > h:
             heapq.heapreplace(heap, item)
 
-    def examples(self, cfg: CleanConfig) -> dict[str, list[dict]]:
+    def examples(self, cfg: CleanConfig, frequent: FrequentLines | None = None) -> dict[str, list[dict]]:
         """`{rule: [{id, hash, before, after}]}`, smallest hash first."""
         out = {}
         for rule, heap in sorted(self.heaps.items()):
             items = []
             for neg_h, doc_id, text in sorted(heap, key=lambda x: (-x[0], x[1])):
-                before, after = change_excerpt(*rule_io(text, cfg, rule))
+                before, after = change_excerpt(*rule_io(text, cfg, rule, frequent))
                 items.append({"id": doc_id, "hash": -neg_h, "before": before, "after": after})
             out[rule] = items
         return out

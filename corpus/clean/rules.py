@@ -8,8 +8,11 @@ per source into its manifest.
 
 Order matters: mojibake is repaired on the text as fetched (its gate looks for characters
 outside plain Polish); HTML entities are decoded before control characters and normalisation
-see them; boilerplate and symbol lines go before masking (a masked address must not keep a
-cookie banner alive); whitespace is last, so it collapses the blank lines removals leave.
+see them; boilerplate lines go in two passes, the phrase rules first (`boilerplate`), then lines
+that recur at the edges of many documents (`repeated_lines`, which needs the clean stage's
+counts: `CleanState.frequent`; without them it does nothing); symbol lines go before masking (a
+masked address must not keep a cookie banner alive); whitespace is last, so it collapses the
+blank lines removals leave.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from corpus.clean.boilerplate import remove_boilerplate
+from corpus.clean.boilerplate import remove_boilerplate_gaps
 from corpus.clean.config import CleanConfig
 from corpus.clean.mojibake import fix_mojibake
 from corpus.clean.pii import mask_emails, mask_phones
+from corpus.clean.repeated import FrequentLines, RepeatedRemoved, remove_repeated_lines
 
 # --------------------------------------------------------------------------- rules
 
@@ -109,8 +113,28 @@ def rule_nfc(text: str, cfg: CleanConfig) -> tuple[str, int]:
     return unicodedata.normalize("NFC", text), 1
 
 
-def rule_boilerplate(text: str, cfg: CleanConfig) -> tuple[str, int]:
-    return remove_boilerplate(text)
+@dataclass
+class CleanState:
+    """What the rules of one document share beyond its text: the clean stage's frequent-line
+    table, and where the phrase rules removed lines (for the repeated-line rule's edge runs)."""
+
+    frequent: FrequentLines | None = None
+    gaps: list[int] | None = None
+    repeated: RepeatedRemoved | None = None
+    """When set, the lines the repeated-line rule removed are noted here (for the report)."""
+
+
+def rule_boilerplate(text: str, cfg: CleanConfig, state: CleanState | None = None) -> tuple[str, int]:
+    text, hits, gaps = remove_boilerplate_gaps(text)
+    if state is not None:
+        state.gaps = gaps
+    return text, hits
+
+
+def rule_repeated_lines(text: str, cfg: CleanConfig, state: CleanState | None = None) -> tuple[str, int]:
+    if state is None or state.frequent is None:
+        return text, 0
+    return remove_repeated_lines(text, state.frequent, cfg.repeated_lines, state.gaps, state.repeated)
 
 
 def rule_symbol_lines(text: str, cfg: CleanConfig) -> tuple[str, int]:
@@ -151,7 +175,8 @@ def rule_whitespace(text: str, cfg: CleanConfig) -> tuple[str, int]:
 class CleanRule:
     name: str
     switch: str  # the CleanConfig field that turns it on
-    apply: Callable[[str, CleanConfig], tuple[str, int]]
+    apply: Callable[..., tuple[str, int]]  # (text, cfg) -> (text, hits); with `state`: (text, cfg, state)
+    state: bool = False  # reads or writes the document's `CleanState`
 
 
 CLEAN_RULES: tuple[CleanRule, ...] = (
@@ -160,7 +185,8 @@ CLEAN_RULES: tuple[CleanRule, ...] = (
     CleanRule("html", "strip_html", rule_html),
     CleanRule("control_chars", "remove_control_chars", rule_control_chars),
     CleanRule("nfc", "nfc", rule_nfc),
-    CleanRule("boilerplate", "remove_boilerplate", rule_boilerplate),
+    CleanRule("boilerplate", "remove_boilerplate", rule_boilerplate, state=True),
+    CleanRule("repeated_lines", "remove_repeated_lines", rule_repeated_lines, state=True),
     CleanRule("symbol_lines", "remove_symbol_lines", rule_symbol_lines),
     CleanRule("emails", "mask_emails", rule_emails),
     CleanRule("phones", "mask_phones", rule_phones),
@@ -178,16 +204,38 @@ class CleanResult:
     chars_removed: dict[str, int] = field(default_factory=dict)
 
 
-def clean_text(text: str, cfg: CleanConfig) -> CleanResult:
-    """Run every enabled rule of `CLEAN_RULES` in order; see the module docstring."""
+def apply_rule(rule: CleanRule, text: str, cfg: CleanConfig, state: CleanState) -> tuple[str, int]:
+    """One rule on one text (the state passed to the rules that use it)."""
+    return rule.apply(text, cfg, state) if rule.state else rule.apply(text, cfg)
+
+
+def clean_text(text: str, cfg: CleanConfig, frequent: FrequentLines | None = None,
+               repeated: RepeatedRemoved | None = None) -> CleanResult:
+    """Run every enabled rule of `CLEAN_RULES` in order; see the module docstring.
+
+    `frequent` is the clean stage's table of lines frequent across documents (without it the
+    repeated-line rule does nothing); `repeated`, when given, collects the lines it removed.
+    """
     result = CleanResult(text)
+    state = CleanState(frequent, None, repeated)
     for rule in CLEAN_RULES:
         if not getattr(cfg, rule.switch):
             continue
         before = len(text)
-        text, hits = rule.apply(text, cfg)
+        text, hits = apply_rule(rule, text, cfg, state)
         if hits:
             result.hits[rule.name] = hits
             result.chars_removed[rule.name] = before - len(text)
     result.text = text
     return result
+
+
+# Rules that change how a text is written, not what it says: whitespace, and masks that stand in
+# for an address or a number.
+FORM_RULES = frozenset({"whitespace", "emails", "phones"})
+
+
+def content_removed(result: CleanResult) -> int:
+    """Characters the rules that remove content took out (all but `FORM_RULES`): how much of
+    the published document is gone, for judging whether its Speakleash label still applies."""
+    return sum(n for rule, n in result.chars_removed.items() if rule not in FORM_RULES)

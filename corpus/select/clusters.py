@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from corpus.select.mixture import MIXTURE_FILE, mixture_factors
 from corpus.select.rules import pick_keepers
@@ -22,7 +21,7 @@ from corpus.select.tables import (
     TOP_CLUSTERS_FILE,
 )
 from kuznia.files import write_json_atomic
-from kuznia.parts import list_parts, list_sources, write_table
+from kuznia.parts import list_parts, list_sources, read_table, write_table
 from kuznia.stage import StageContext, StageError
 
 CLUSTERS_FILE = "clusters.parquet"  # the dedup stage's table of clustered documents
@@ -38,7 +37,7 @@ def _cluster_members(ctx: StageContext, clusters: pa.Table) -> pa.Table:
     keys = clusters.column("id").combine_chunks()
     pieces = []
     for path in list_parts(ctx.dir / SELECT_DIR):
-        t = pq.read_table(path)
+        t = read_table(path)
         t = t.filter(pc.is_in(t.column("id"), value_set=keys))
         if t.num_rows:
             pieces.append(t.append_column("source", pa.array([path.parent.name] * t.num_rows)))
@@ -50,6 +49,10 @@ def _cluster_members(ctx: StageContext, clusters: pa.Table) -> pa.Table:
         raise StageError(f"dedup/clusters.parquet names {clusters.num_rows - sel.num_rows} document(s) "
                          f"not in clean/ (e.g. {lost}); dedup is stale: run `kuznia stage dedup --force`")
     joined = sel.join(clusters.select(["id", "cluster_id"]), "id")
+    # A stale label (cleaning changed the document) ranks as no label.
+    label = pc.if_else(pc.fill_null(joined.column("label_stale"), False),
+                       pa.scalar(None, pa.string()), joined.column("label"))
+    joined = joined.set_column(joined.column_names.index("label"), "label", label)
     return joined.append_column("passes", pc.is_null(joined.column("reason")))
 
 
@@ -59,7 +62,7 @@ def _survivors(ctx: StageContext, lost: pa.Table) -> dict[str, int]:
     for source in list_sources(ctx.dir / SELECT_DIR):
         passing = 0
         for path in list_parts(ctx.dir / SELECT_DIR, source):
-            t = pq.read_table(path, columns=["chars", "reason"])
+            t = read_table(path, columns=["chars", "reason"])
             passing += pc.sum(t.column("chars").filter(pc.is_null(t.column("reason")))).as_py() or 0
         mine = lost.filter(pc.equal(lost.column("source"), source))
         out[source] = passing - (pc.sum(mine.column("chars")).as_py() or 0)
@@ -71,7 +74,7 @@ def run(ctx: StageContext, task: dict) -> dict:
     path = ctx.upstream_dir("dedup") / CLUSTERS_FILE
     if not path.exists():
         raise StageError(f"{path} is missing; run `kuznia stage dedup`")
-    clusters = pq.read_table(path, columns=["id", "cluster_id", "cluster_size"])
+    clusters = read_table(path, columns=["id", "cluster_id", "cluster_size"])
     members = _cluster_members(ctx, clusters)
     keepers = pick_keepers(members, ctx.cfg.corpus.source_priority)
     m = members.join(keepers, "cluster_id", join_type="left outer")

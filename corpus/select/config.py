@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from corpus.select.profiles import CURATED, CURATED_NAME, WEB, ProfileMap
 from corpus.select.thresholds import Thresholds
 from kuznia.config import Section
 
@@ -16,7 +18,23 @@ class CorpusConfig(Section):
     NOT_FINGERPRINTED = frozenset({"parts_per_task", "mixture_tolerance"})  # cannot change outputs
 
     thresholds: Thresholds = Field(default_factory=Thresholds)
-    """Quality thresholds (`corpus/select/thresholds.py`); changing them re-runs this stage only."""
+    """Quality thresholds (`corpus/select/thresholds.py`): the `web` profile, FineWeb-2's Polish
+    settings; changing them re-runs this stage only."""
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=lambda: {CURATED_NAME: dict(CURATED)})
+    """Other threshold profiles (`corpus/select/profiles.py`), each the `thresholds` fields it
+    changes: `{curated: {min_words: 20, min_line_punct_frac: null, ...}}`. What you set is merged
+    field by field over the built-in `curated` (`profiles.curated.min_words: 10` changes that one
+    field); a new name adds a profile."""
+    profile_of: ProfileMap = Field(default_factory=ProfileMap)
+    """Which profile judges a source: by its name, its Speakleash category, its kind."""
+    default_profile: str = WEB
+    """The profile of a source nothing in `profile_of` names (crawled web: the strictest)."""
+    stale_label_on_mojibake: bool = True
+    """A document whose mojibake cleaning repaired has a stale Speakleash label (it was computed
+    on the garbled text): `speakleash_low` does not apply to it; our signals decide."""
+    stale_label_removed_frac: float | None = Field(0.1, ge=0, le=1)
+    """The same when cleaning removed more than this share of a document's characters (None:
+    never); such documents are counted as `speakleash_low_overridden` when kept."""
     source_priority: list[str] = Field(default_factory=lambda: ["wikipedia", "speakleash", "local"])
     """Source kinds or names, best first: which copy of a duplicate to keep once quality and the
     Speakleash label tie (an exact name beats its kind; unlisted sources come last). Wikipedia
@@ -51,6 +69,16 @@ class CorpusConfig(Section):
     top_clusters: int = Field(20, ge=0, le=1000)
     """Largest duplicate clusters listed in the manifest/report, with excerpts."""
 
+    @field_validator("profiles", mode="before")
+    @classmethod
+    def _over_the_built_in(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        out = {CURATED_NAME: dict(CURATED)}
+        for name, fields in v.items():
+            out[name] = {**out.get(name, {}), **fields} if isinstance(fields, dict) else fields
+        return out
+
     @field_validator("weights")
     @classmethod
     def _weights_in_range(cls, v: dict[str, float]) -> dict[str, float]:
@@ -66,6 +94,32 @@ class CorpusConfig(Section):
         if dup:
             raise ValueError(f"source_priority lists {dup} more than once")
         return v
+
+    @model_validator(mode="after")
+    def _profiles_are_known(self) -> CorpusConfig:
+        allowed = sorted(Thresholds.model_fields)
+        problems = []
+        if WEB in self.profiles:
+            problems.append(f"corpus.profiles.{WEB}: `{WEB}` is corpus.thresholds itself; set it there")
+        for name, fields in self.profiles.items():
+            bad = sorted(set(fields) - set(allowed))
+            if bad:
+                problems.append(f"corpus.profiles.{name}: {', '.join(bad)} not a threshold "
+                                f"(allowed: {', '.join(allowed)})")
+                continue
+            try:
+                Thresholds.model_validate({**self.thresholds.model_dump(), **fields})
+            except ValueError as e:
+                problems.append(f"corpus.profiles.{name}: {e}")
+        known = sorted({WEB, *self.profiles})
+        named = [("corpus.default_profile", self.default_profile)]
+        named += [(f"corpus.profile_of.categories.{k}", v) for k, v in self.profile_of.categories.items()]
+        named += [(f"corpus.profile_of.sources.{k}", v) for k, v in self.profile_of.sources.items()]
+        problems += [f"{key}: no profile {value!r} (profiles: {', '.join(known)})"
+                     for key, value in named if value not in known]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _mixture_sums_to_one(self) -> CorpusConfig:

@@ -1,6 +1,7 @@
 """The corpus stage's side tables: where they live under `corpus/` and what their rows hold.
 
-`_select/<source>/<part>` (`id, chars, label, reason`: the quality decision, null = passes),
+`_select/<source>/<part>` (`id, chars, label, reason, label_stale`: the quality decision, null =
+passes; `label_stale`: cleaning changed the document, so its label was set aside),
 `_select/<source>/duplicates.parquet` (documents that lost their cluster), `_select/
 top_clusters.json` (the largest clusters, for the report), and `_decisions/<source>/<part>`
 (`id, chars, label, reason, copies`: every document's one bucket, null reason = in the corpus).
@@ -24,7 +25,7 @@ DUPLICATE = "duplicate"  # a document that lost the keep-one-per-cluster rule
 DOWNSAMPLED = "downsampled"  # a document a source weight < 1 left out
 
 SELECT_SCHEMA = pa.schema([("id", pa.string()), ("chars", pa.int64()), ("label", pa.string()),
-                           ("reason", pa.string())])
+                           ("reason", pa.string()), ("label_stale", pa.bool_())])
 DECISION_SCHEMA = pa.schema([("id", pa.string()), ("chars", pa.int64()), ("label", pa.string()),
                              ("reason", pa.string()), ("copies", pa.int32())])
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from corpus.select.config import CorpusConfig
 from corpus.select.funnel import excerpt, merge_excerpts
@@ -32,14 +31,14 @@ from corpus.select.tables import (
     reason_counts,
 )
 from kuznia.counts import Counts
-from kuznia.parts import DOC_SCHEMA, write_table
+from kuznia.parts import DOC_SCHEMA, read_table, write_table
 from kuznia.stage import StageContext, StageError
 
 
 def _read_duplicates(ctx: StageContext, source: str) -> pa.Array:
     """Ids of the source's documents that lost the keep-one-per-cluster rule."""
     path = ctx.dir / SELECT_DIR / source / DUPLICATES_FILE
-    return pq.read_table(path, columns=["id"]).column("id").combine_chunks()
+    return read_table(path, columns=["id"]).column("id").combine_chunks()
 
 
 def inputs(ctx: StageContext, task: dict) -> list[Path]:
@@ -68,8 +67,8 @@ def run(ctx: StageContext, task: dict) -> dict:
     excerpts: dict[str, list] = {}
     cluster_excerpts: dict[str, str] = {}
     for name in task["parts"]:
-        docs = pq.read_table(ctx.upstream_dir("clean") / source / name)
-        sel = pq.read_table(ctx.dir / SELECT_DIR / source / name)
+        docs = read_table(ctx.upstream_dir("clean") / source / name)
+        sel = read_table(ctx.dir / SELECT_DIR / source / name)
         ids = docs.column("id").combine_chunks()
         if not sel.column("id").combine_chunks().equals(ids):
             raise StageError(f"{ctx.dir / SELECT_DIR / source / name} does not match clean/{source}/"

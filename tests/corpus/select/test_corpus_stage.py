@@ -143,7 +143,8 @@ def test_weights_downsample_and_repeat_deterministically(wd: Path):
 def test_missing_upstream_names_the_command(tmp_path: Path):
     from kuznia.stage import StageError
 
-    with pytest.raises(StageError, match="kuznia stage docs"):
+    # fetch is the first stage the corpus stage reads (its dataset manifests give categories)
+    with pytest.raises(StageError, match="kuznia stage fetch"):
         run_stage(SPEC, cfg_with(), tmp_path, **QUIET)
 
 
