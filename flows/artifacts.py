@@ -76,3 +76,27 @@ def publish_run(results: list[dict], failure: str | None, work_dir: Path, prefix
     if failure:
         lines += ["", f"**Failed:** {failure}"]
     create_markdown_artifact("\n".join(lines) + "\n", key=f"{prefix}-run", description=f"run of {name}")
+
+
+class PrefectReporter:
+    """The run reporter (`kuznia.progress.RunReporter`) of a flow: a long task's progress and its
+    summaries as Prefect artifacts, keys under the run's prefix. Library code (the trainer) calls
+    it through `kuznia.progress.run_reporter()`, so it never imports Prefect."""
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self._progress: dict[str, Any] = {}  # key -> the progress artifact's id
+
+    def progress(self, key: str, percent: float, description: str) -> None:
+        from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+        if key not in self._progress:
+            self._progress[key] = create_progress_artifact(percent, key=f"{self.prefix}-{key}", description=description)
+        else:
+            update_progress_artifact(self._progress[key], percent, description=description)
+
+    def markdown(self, key: str, markdown: str, description: str) -> None:
+        create_markdown_artifact(markdown, key=f"{self.prefix}-{key}", description=description)
+
+    def table(self, key: str, rows: list[dict], description: str) -> None:
+        create_table_artifact(rows, key=f"{self.prefix}-{key}", description=description)

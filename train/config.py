@@ -13,11 +13,16 @@ from pydantic import Field, field_validator, model_validator
 
 from kuznia.config import Section
 
+# Polish prompts (data) whose continuations the report shows at each evaluation.
+SAMPLE_PROMPTS = ("Najważniejszym celem człowieka na ziemi jest", "Polska jest krajem, w którym",
+                  "Program służy do")
+
 
 class TrainConfig(Section):
     """The training recipe, the device, and how often to evaluate and checkpoint."""
 
-    NOT_FINGERPRINTED = frozenset({"resume"})  # cannot change outputs
+    # Cannot change outputs: where to resume from, and what the run shows besides its checkpoints.
+    NOT_FINGERPRINTED = frozenset({"resume", "tensorboard", "report", "sample_prompts", "sample_tokens"})
 
     micro_batch_size: int = Field(1, ge=1)
     """Windows per forward/backward pass."""
@@ -59,8 +64,10 @@ class TrainConfig(Section):
     """Seed of the initial weights and the data order; None: the pipeline's `seed`."""
     eval_every_steps: int = Field(500, ge=0)
     """Evaluate on the val split every N steps (and at the end); 0: only at the end."""
-    eval_batches: int = Field(16, ge=1)
-    """Micro batches of val windows per evaluation (always the same windows)."""
+    eval_bytes_per_source: int = Field(65536, ge=1)
+    """Val text scored per source at each evaluation: the source's first val documents (in shard
+    order), cut to this many UTF-8 bytes in all. The same text every time, and what `kuznia eval`
+    scores other models on; bits per byte are reported per source and over all of it."""
     checkpoint_every_steps: int = Field(250, ge=1)
     """Save a checkpoint every N steps (and at the end, and on SIGTERM/SIGINT)."""
     keep_checkpoints: int = Field(3, ge=1)
@@ -73,6 +80,16 @@ class TrainConfig(Section):
     checkpoints. Or a path to a `step-NNNNNNN` folder."""
     log_every_steps: int = Field(10, ge=1)
     """Write a metrics line (and refresh the progress bar) every N steps."""
+    tensorboard: bool = True
+    """Write TensorBoard event files to `checkpoints/tensorboard/` (`tensorboard --logdir
+    <work_dir>/checkpoints`); needs the `tensorboard` extra (`pip install 'kuznia[tensorboard]'`),
+    and without it the run says so once and goes on."""
+    report: bool = True
+    """Write the training report (`checkpoints/report/report.html`) at each evaluation."""
+    sample_prompts: list[str] = Field(default_factory=lambda: list(SAMPLE_PROMPTS))
+    """Prompts continued at each evaluation (seeded sampling), shown in the report; [] for none."""
+    sample_tokens: int = Field(48, ge=1)
+    """Tokens sampled after each prompt."""
 
     @field_validator("resume", mode="before")
     @classmethod
@@ -104,3 +121,39 @@ class ExportConfig(Section):
     """Weights dtype of the export (bf16 halves the size; training ran in bf16 anyway)."""
     step: int | None = Field(None, ge=0)
     """Export this checkpoint step; None: the newest complete checkpoint."""
+    model_name: str | None = None
+    """The model's name on its card (`export/hf/README.md`); None: `kuznia-<parameters>`."""
+    license: str | None = None
+    """The license the card states (a Hugging Face Hub id, e.g. `cc-by-nc-4.0`, APT3's choice);
+    None: derived from the sources' licenses, as the dataset card states them (`kuznia/licenses.py`)."""
+
+
+class EvalConfig(Section):
+    """The `eval` stage: bits per byte of this run's export and of other models, on the same text."""
+
+    # The models and files are identified by what is on disk (the stage's inputs), not by their
+    # paths' text: adding a model re-runs the stage, and only that model is scored again.
+    NOT_FINGERPRINTED = frozenset({"models", "text_files"})
+
+    export: bool = True
+    """Score this run's export (`export/hf/`)."""
+    models: list[str] = Field(default_factory=list)
+    """Other models on this machine, scored on the same text: Hugging Face causal LM folders
+    (`config.json`, weights and tokenizer; e.g. a download of Azurro/APT3-1B-Base) or our checkpoints
+    (a `step-NNNNNNN` folder, or a checkpoints folder for its newest)."""
+    text_files: list[str] = Field(default_factory=list)
+    """Text files scored as sets of their own: `.txt` (the file is one text) or `.jsonl` (a text per
+    line, in `text_field`)."""
+    text_field: str = "text"
+    """The field holding the text in `.jsonl` files."""
+    max_bytes: int | None = Field(None, ge=1)
+    """UTF-8 bytes scored per val source and per file; None: `train.eval_bytes_per_source`, so the
+    export's figures are on the very text the train stage evaluated."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """`auto`: CUDA when available, else CPU."""
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    """Compute precision: `auto` is bfloat16 autocast on CUDA and float32 on CPU."""
+    batch_tokens: int = Field(8192, ge=1)
+    """Tokens (rows x window, padding included) per forward pass."""
+    context_tokens: int | None = Field(None, ge=1)
+    """Window of the rolling evaluation; None: each model's own context length."""

@@ -4,8 +4,8 @@ The shards of a split, in name order, form one token stream (documents already e
 so consecutive documents are joined by it). Window `i` is `stream[i*T : i*T + T + 1]`: inputs
 are its first `T` tokens, targets the last `T`. The train split visits every window once per
 epoch in a permutation drawn from `(seed, epoch)`; the position (`epoch`, `index` into that
-permutation) is all a checkpoint needs to continue with exactly the next window. The val split
-is read in order, from its start, so every evaluation sees the same windows.
+permutation) is all a checkpoint needs to continue with exactly the next window. (The val split
+is read as text, per source: `train/valset.py`.)
 """
 
 from __future__ import annotations
@@ -129,22 +129,4 @@ class WindowLoader:
         self.epoch, self.index = int(state["epoch"]), int(state["index"])
 
 
-def eval_batches(split_dir: Path, *, context_tokens: int, micro_batch_size: int, n_batches: int,
-                 vocab_size: int | None = None, tokenizer_hash: str | None = None
-                 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """The first `n_batches` micro batches of the val split, in order (fewer if it is short)."""
-    try:
-        loader = WindowLoader(split_dir, context_tokens=context_tokens, micro_batch_size=1, seed=0,
-                              shuffle=False, vocab_size=vocab_size, tokenizer_hash=tokenizer_hash)
-    except DataError as e:
-        raise DataError(f"val split: {e}") from None
-    n_windows = min(loader.n_windows, n_batches * micro_batch_size)
-    windows = [loader.window(w) for w in range(n_windows)]
-    batches = []
-    for i in range(0, n_windows, micro_batch_size):
-        batch = torch.from_numpy(np.stack(windows[i : i + micro_batch_size]))
-        batches.append((batch[:, :-1], batch[:, 1:]))
-    return batches
-
-
-__all__ = ["DataError", "ShardFormatError", "TokenStream", "WindowLoader", "eval_batches"]
+__all__ = ["DataError", "ShardFormatError", "TokenStream", "WindowLoader"]

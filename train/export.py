@@ -2,7 +2,8 @@
 folder (the spec is in `train/stage.py`).
 
 `export/hf/` loads offline with `AutoModelForCausalLM.from_pretrained` and
-`AutoTokenizer.from_pretrained`, and runs `pipeline("text-generation")` as in APT3's card.
+`AutoTokenizer.from_pretrained`, and runs `pipeline("text-generation")` as in APT3's card; its
+`README.md` is the model card (`train/model_card.py`), rewritten with every export.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from kuznia.stage import StageContext, StageError
 from model.hf import save_hf
 from tokenizer.bpe import TOKENIZER_FILES
 from train.checkpoint import load_model, resolve_checkpoint
+from train.model_card import write_model_card
 
 
 def export_checkpoint(checkpoint_dir: Path, tokenizer_dir: Path, out_dir: Path, *, dtype: str = "bfloat16",
@@ -40,7 +42,8 @@ def run(ctx: StageContext, task: dict) -> dict:
     cfg = ctx.cfg.export
     src = resolve_checkpoint(ctx.upstream_dir("train"), cfg.step)
     files = export_checkpoint(src, ctx.upstream_dir("tokenizer"), ctx.dir / "hf", dtype=cfg.dtype, step=cfg.step)
-    return {"checkpoint": src.name, "files": [p.name for p in files]}
+    card = write_model_card(ctx.work_dir, ctx.dir / "hf", src, name=cfg.model_name, license_id=cfg.license)
+    return {"checkpoint": src.name, "files": sorted(p.name for p in [*files, card])}
 
 
 def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:

@@ -56,6 +56,43 @@ def sample_next(logits: torch.Tensor, *, temperature: float, top_k: int | None, 
 
 
 @torch.no_grad()
+def continue_ids(model: Llama, prompts: list[list[int]], *, max_new_tokens: int, eos_id: int | None,
+                 temperature: float, top_k: int | None, top_p: float | None, seed: int) -> list[list[int]]:
+    """Each prompt's ids followed by up to `max_new_tokens` sampled ids (stopping at EOS, which is
+    not added). The prompts run together: each row is right-padded, and its next token is read at
+    its own last position, which causal attention keeps blind to the padding; each row has its own
+    generator seeded with `seed`, so a prompt gets the same text alone or with others."""
+    out = [list(p) for p in prompts]
+    gens = [torch.Generator().manual_seed(seed) for _ in prompts]
+    live = [i for i, p in enumerate(out) if p]
+    ctx = model.args.context_tokens
+    device = next(model.parameters()).device
+    for _ in range(max_new_tokens):
+        if not live:
+            break
+        rows = [out[i][-ctx:] for i in live]
+        x = torch.zeros((len(rows), max(map(len, rows))), dtype=torch.long)
+        for r, row in enumerate(rows):
+            x[r, : len(row)] = torch.tensor(row)
+        h = model.hidden_states(x.to(device))[torch.arange(len(rows)), torch.tensor([len(r) - 1 for r in rows])]
+        logits = model.lm_head(h).float().cpu()
+        for r, i in enumerate(list(live)):
+            nxt = sample_next(logits[r], temperature=temperature, top_k=top_k, top_p=top_p, generator=gens[i])
+            if nxt == eos_id:
+                live.remove(i)
+            else:
+                out[i].append(nxt)
+    return out
+
+
+def prompt_ids(tok, prompt: str, ids: dict[str, int | None]) -> list[int]:
+    """A prompt's ids, after EOS: training windows start documents right after the previous one's."""
+    encoded = tok.encode(prompt).ids
+    if ids["eos"] is not None and (not encoded or encoded[0] != ids["bos"]):
+        encoded = [ids["eos"], *encoded]
+    return encoded
+
+
 def generate(source_path: Path | str, prompt: str, max_new_tokens: int = 100, temperature: float = 1.0,
              top_k: int | None = 50, top_p: float | None = 1.0, seed: int = 0, *,
              tokenizer_dir: Path | None = None, device: str = "cpu") -> str:
@@ -65,18 +102,6 @@ def generate(source_path: Path | str, prompt: str, max_new_tokens: int = 100, te
     model, tok_dir = load_source(Path(source_path), tokenizer_dir, device)
     tok = Tokenizer.from_file(str(tok_dir / "tokenizer.json"))
     ids = special_token_ids(tok_dir)
-    prompt_ids = tok.encode(prompt).ids
-    if ids["eos"] is not None and (not prompt_ids or prompt_ids[0] != ids["bos"]):
-        # Training windows start documents right after the previous one's EOS.
-        prompt_ids = [ids["eos"], *prompt_ids]
-    generator = torch.Generator().manual_seed(seed)
-    out = list(prompt_ids)
-    ctx = model.args.context_tokens
-    for _ in range(max_new_tokens):
-        x = torch.tensor([out[-ctx:]], device=device)
-        logits = model(x)[0, -1].cpu()
-        nxt = sample_next(logits, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
-        if nxt == ids["eos"]:
-            break
-        out.append(nxt)
-    return tok.decode(out, skip_special_tokens=True)
+    out = continue_ids(model, [prompt_ids(tok, prompt, ids)], max_new_tokens=max_new_tokens, eos_id=ids["eos"],
+                       temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+    return tok.decode(out[0], skip_special_tokens=True)

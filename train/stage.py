@@ -17,7 +17,7 @@ from kuznia.files import file_checksum, read_json
 from kuznia.identity import content_id
 from kuznia.stage import MANIFEST, Phase, StageContext, StageError, StageSpec
 from train import export
-from train.checkpoint import latest_checkpoint
+from train.checkpoint import checkpoint_outputs, latest_checkpoint
 from train.metrics import METRICS
 from train.trainer import train
 
@@ -29,7 +29,8 @@ class TrainingInterrupted(StageError):
 def tokens_info(tokens_dir: Path, tokenizer_dir: Path) -> tuple[int, str | None, Path | None, str | None]:
     """Vocabulary size and tokenizer hash of the shards (from `tokens/_manifest.json`, else the
     tokenizer files), the `tokenizer.json` used for bits per byte (None if absent), and the
-    data id: a hash of the shards' checksums (what a checkpoint was trained on)."""
+    data id: a hash of the train shards' checksums (what a checkpoint was trained on; a change
+    to the val split alone does not set a run's checkpoints aside)."""
     manifest_path = tokens_dir / MANIFEST
     manifest = read_json(manifest_path) if manifest_path.exists() else {}
     tok_json = tokenizer_dir / "tokenizer.json"
@@ -41,7 +42,8 @@ def tokens_info(tokens_dir: Path, tokenizer_dir: Path) -> tuple[int, str | None,
         from tokenizers import Tokenizer
 
         vocab = Tokenizer.from_file(str(tok_json)).get_vocab_size(with_added_tokens=True)
-    data_id = content_id(manifest["outputs"]) if manifest.get("outputs") else None
+    train_outputs = [o for o in manifest.get("outputs", []) if o["path"].startswith("train/")]
+    data_id = content_id(train_outputs) if train_outputs else None
     return int(vocab), manifest.get("tokenizer_hash"), tok_json if tok_json.exists() else None, data_id
 
 
@@ -82,11 +84,12 @@ def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
             if r.get("val_loss") is not None:
                 evals.append({k: r[k] for k in ("step", "val_loss", "val_ppl", "val_bpb", "val_tokens")})
     final = latest_checkpoint(ctx.dir)
-    # Checksums of the final checkpoint only: older ones get pruned, and each is GBs to hash.
-    outputs = [{"path": f"{final.name}/{p.name}", "bytes": p.stat().st_size, "checksum": file_checksum(p)}
-               for p in sorted(final.iterdir()) if p.is_file()] if final else []
+    # The final checkpoint only (older ones get pruned), with the checksums its sentinel took when
+    # it was saved: hashing the files now would bless any damage done since.
+    outputs = checkpoint_outputs(final) if final else []
     if metrics.exists():
-        outputs.append({"path": METRICS, "bytes": metrics.stat().st_size, "checksum": file_checksum(metrics)})
+        outputs.append({"path": METRICS, "bytes": metrics.stat().st_size, "checksum": file_checksum(metrics),
+                        "log": True})  # timings: a rerun writes other bytes, export does not read it
     return {
         "counts": {"steps": rec["step"], "tokens": rec["tokens_seen"]},
         "final_step": rec["step"],

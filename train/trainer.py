@@ -27,13 +27,16 @@ import torch
 from model.config import ModelArgs, ModelSection, resolve_model_args
 from model.flops import count_parameters, flops_per_token, mfu, peak_flops_of
 from model.llama import Llama
-from train.checkpoint import CheckpointManager, prepare_resume
+from train.checkpoint import CheckpointManager
 from train.config import TrainConfig
-from train.data import WindowLoader, eval_batches
-from train.eval import count_target_bytes, evaluate
-from train.metrics import METRICS, MetricsLog, memory_gib
+from train.data import WindowLoader
+from train.eval import evaluate_valset
+from train.metrics import memory_gib
+from train.observe import RUN_FILES, RunObserver, run_facts, settle_views
 from train.recompute import apply_activation_checkpointing, causal_lm_loss
+from train.resume import prepare_resume
 from train.schedule import lr_at
+from train.valset import load_valset
 
 
 @dataclass
@@ -46,6 +49,8 @@ class TrainResult:
     stopped_by: str | None = None  # "SIGTERM", "SIGINT", "stop_at_step"; None: reached max_steps
     resumed_from: Path | None = None
     superseded: Path | None = None  # where checkpoints of another run were set aside
+    train_seconds: float = 0.0  # the steps' own time in this call
+    observe_seconds: float = 0.0  # logging, events, evaluations, samples, report in this call
 
 
 def resolve_device(name: str) -> torch.device:
@@ -118,15 +123,15 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         self.seed = cfg.seed if cfg.seed is not None else seed
         self.resumed_from, self.superseded = prepare_resume(self.root, cfg.resume, fits=self._fits,
-                                                            run_files=(METRICS,), log=log)
+                                                            run_files=RUN_FILES, log=log)
+        settle_views(self.root, resumed=self.resumed_from is not None, superseded=self.superseded)
 
         self.loader = WindowLoader(tokens_dir / "train", context_tokens=self.args.context_tokens,
                                    micro_batch_size=cfg.micro_batch_size, seed=self.seed,
                                    vocab_size=vocab_size, tokenizer_hash=tokenizer_hash)
-        self.val = eval_batches(tokens_dir / "val", context_tokens=self.args.context_tokens,
-                                micro_batch_size=cfg.micro_batch_size, n_batches=cfg.eval_batches,
-                                vocab_size=vocab_size, tokenizer_hash=tokenizer_hash)
-        self.val_bytes = count_target_bytes(tokenizer_json, self.val)
+        self.tokenizer_json = tokenizer_json
+        self.valset = load_valset(tokens_dir, bytes_per_source=cfg.eval_bytes_per_source, tokenizer_json=tokenizer_json,
+                                  vocab_size=vocab_size, tokenizer_hash=tokenizer_hash)
 
         torch.manual_seed(self.seed)
         self.model = Llama(self.args).to(self.device)  # initialised on CPU: the same weights everywhere
@@ -183,7 +188,8 @@ class Trainer:
                  f"{cfg.dtype} compute; {self.tokens_per_step:,} tokens/step = {cfg.micro_batch_size} x "
                  f"{cfg.grad_accum_steps} accumulation x {self.args.context_tokens}; train split "
                  f"{self.loader.stream.n_tokens:,} tokens ({self.loader.n_windows:,} windows), "
-                 f"val {sum(y.numel() for _, y in self.val):,} tokens")
+                 f"val {self.valset.n_tokens:,} tokens")
+        self.log(self.valset.describe())
 
     def meta(self, last_loss: float | None) -> dict:
         """What a checkpoint records beside the stateful parts."""
@@ -224,8 +230,9 @@ class Trainer:
         return step_loss, (float(grad_norm) if grad_norm is not None else None), lr
 
     def evaluate(self) -> dict:
-        return evaluate(self.model, self.loss_fn, self.val, device=self.device, autocast=self.autocast,
-                        target_bytes=self.val_bytes)
+        """Val loss and bits per byte, overall and per source (`train/eval.py`)."""
+        return evaluate_valset(self.model, self.valset, device=self.device, autocast=self.autocast,
+                               batch_tokens=self.cfg.micro_batch_size * self.args.context_tokens)
 
     def fit(self, stop_at_step: int | None = None) -> TrainResult:
         """Train until `max_steps`, `stop_at_step`, or a stop signal; save as configured."""
@@ -233,10 +240,11 @@ class Trainer:
         result = TrainResult(step=self.step, tokens_seen=self.tokens_seen, resumed_from=self.resumed_from,
                              superseded=self.superseded)
         target = min(cfg.max_steps, stop_at_step) if stop_at_step is not None else cfg.max_steps
-        metrics = MetricsLog(self.root, resumed_step=self.step, max_steps=cfg.max_steps, log=self.log)
+        observer = RunObserver(self.root, cfg, resumed_step=self.step, facts=run_facts(self),
+                               tokenizer_json=self.tokenizer_json, log=self.log)
         self.model.train()
         # Throughput counts the steps' own time, not evaluations or saves between them.
-        seconds, tokens = 0.0, 0
+        seconds, tokens, train_s = 0.0, 0, 0.0
         try:
             with StopSignals() as stop:
                 while self.step < target and not stop.received:
@@ -245,7 +253,8 @@ class Trainer:
                     if done is None:
                         break
                     loss, grad_norm, lr = done
-                    seconds += time.perf_counter() - t0
+                    dt = time.perf_counter() - t0
+                    seconds, train_s = seconds + dt, train_s + dt
                     tokens += self.tokens_per_step
                     result.losses.append((self.step, loss))
                     record = None
@@ -254,12 +263,10 @@ class Trainer:
                         record = self._step_record(loss, grad_norm, lr, tps)
                         seconds, tokens = 0.0, 0
                     if (cfg.eval_every_steps and self.step % cfg.eval_every_steps == 0) or self.step == cfg.max_steps:
-                        result.last_eval = self.evaluate()
+                        with observer.timed():
+                            result.last_eval = self.evaluate()
                         record = {**(record or {"step": self.step, "loss": round(loss, 6)}), **result.last_eval}
-                    if record:
-                        metrics.write(record)
-                    else:
-                        metrics.tick()
+                    observer.step_done(record, self.model)
                     if self.step % cfg.checkpoint_every_steps == 0 or self.step == target:
                         result.checkpoint = self.checkpoints.save(self.step, self.meta(loss))
                 if stop.received:
@@ -268,7 +275,8 @@ class Trainer:
                     self.log(f"stopped by {stop.received} at step {self.step}; saved {result.checkpoint}; "
                              "run the same command again to resume")
         finally:
-            metrics.close()
+            observer.close(train_s)
+        result.train_seconds, result.observe_seconds = train_s, observer.overhead_s
         return self._finish(result)
 
     def _step_record(self, loss: float, grad_norm: float | None, lr: float, tokens_per_s: float) -> dict:

@@ -14,8 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from corpus.report.html import render_html
 from corpus.report.stats import (
     overlap_matrix,
@@ -29,7 +27,7 @@ from corpus.select.mixture import MIXTURE_FILE
 from corpus.select.rules import source_kind, source_weight
 from corpus.select.tables import DECISIONS_DIR, REPORTS_DIR, SELECT_DIR
 from kuznia.files import write_json_atomic, write_text_atomic
-from kuznia.parts import PART_GLOB, list_parts
+from kuznia.parts import PART_GLOB, list_parts, read_table
 from kuznia.registry import folder
 from kuznia.stage import read_manifest
 
@@ -76,7 +74,7 @@ def _dedup_section(work_dir: Path, m: dict, top_n: int) -> dict:
     path = work_dir / folder("dedup") / "clusters.parquet"
     if d is None or not path.exists():
         return {"missing": [missing("dedup")]}
-    t = pq.read_table(path, columns=["id", "cluster_id", "source"]).rename_columns(["id", "cluster_id", "_src"])
+    t = read_table(path, columns=["id", "cluster_id", "source"]).rename_columns(["id", "cluster_id", "_src"])
     per = t.group_by("_src").aggregate([("id", "count")])
     in_clusters = dict(zip(per.column("_src").to_pylist(), per.column("id_count").to_pylist()))
     names, matrix = overlap_matrix(t)
@@ -115,8 +113,10 @@ def _run_section(m: dict, ccfg: CorpusConfig, run_name: str) -> dict:
     """Which run the numbers come from: the config's name, when each stage last finished, and
     the selection settings in force (thresholds that are on, weights, keeper priority)."""
     th = {k: v for k, v in ccfg.thresholds.model_dump(mode="json").items() if v not in (None, [])}
+    failed = {f"{s}: {src}": why for s in ("fetch", "docs") for src, why in ((m.get(s) or {}).get("failed") or {}).items()}
     return {"name": run_name,
             "finished": {s: (m.get(s) or {}).get("finished") for s in STAGES_SHOWN if m.get(s)},
+            "failed_sources": failed,
             "thresholds": th, "weights": dict(ccfg.weights), "source_priority": list(ccfg.source_priority),
             "target_mixture": dict(ccfg.target_mixture)}
 
@@ -138,7 +138,19 @@ def _cleaning_section(m: dict) -> dict:
                         "rules": {r: (v.get("rules", {}).get(r) or {}).get("docs", 0) for r in order}}
                     for s, v in sorted(sources.items())},
         "examples": c.get("examples") or {},
+        "repeated_lines": c.get("repeated_lines"),
     }
+
+
+def _profiles_section(m: dict) -> dict:
+    """What each threshold profile judged and rejected (rules, excerpts), and the Speakleash
+    labels set aside as stale, straight from the corpus manifest."""
+    c = m.get("corpus")
+    if c is None:
+        return {"missing": [missing("corpus")]}
+    if "profiles" not in c:
+        return {"missing": ["profiles: the corpus stage ran before threshold profiles; re-run it"]}
+    return {"profiles": c["profiles"], "labels": c.get("labels") or {}}
 
 
 def _mixture_section(work_dir: Path, m: dict, ccfg) -> dict:
@@ -233,6 +245,7 @@ def collect(work_dir: Path, corpus: CorpusConfig | None = None, run_name: str = 
         "run": _run_section(m, ccfg, run_name),
         "stages": _stages_section(m),
         "cleaning": _cleaning_section(m),
+        "profiles": _profiles_section(m),
         "funnel": _funnel_section(m),
         "reasons": _reasons_section(m),
         "excerpts": c["excerpts"] if c else {"missing": [missing("corpus")]},

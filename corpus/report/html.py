@@ -20,9 +20,11 @@ from corpus.report.page import (
     table,
     warnings_html,
 )
+from corpus.report.profiles_html import repeated_lines_html, sec_profiles
 
 SECTIONS = [("run", "Run"), ("stages", "Stages"), ("funnel", "Funnel"), ("cleaning", "Cleaning"),
-            ("reasons", "Reject reasons"), ("distributions", "Distributions"), ("labels", "Speakleash labels"),
+            ("reasons", "Reject reasons"), ("profiles", "Threshold profiles"), ("distributions", "Distributions"),
+            ("labels", "Speakleash labels"),
             ("dedup", "Duplicates"), ("excerpts", "Rejected documents"), ("mixture", "Mixture"),
             ("tokens", "Tokens")]
 MATRIX_COLUMNS = 8  # reasons shown as columns of the per-source table; the rest as "other"
@@ -219,7 +221,12 @@ def sec_run(r: dict) -> str:
              ("source weights", ", ".join(f"{k} × {v}" for k, v in sorted((run.get("weights") or {}).items()))
               or "all 1"),
              ("keeper priority", " > ".join(run.get("source_priority") or []) or "—")]
-    return '<dl class="run">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items) + "</dl>"
+    out = '<dl class="run">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items) + "</dl>"
+    failed = run.get("failed_sources") or {}
+    if failed:
+        out += warnings_html([f"{len(failed)} source(s) failed and are not in the corpus"])
+        out += table(["stage: source", "why"], [[k, v] for k, v in sorted(failed.items())], "failed-table", text_cols=2)
+    return out
 
 
 def sec_cleaning(r: dict) -> str:
@@ -239,6 +246,7 @@ def sec_cleaning(r: dict) -> str:
     out.append(table(["source", "documents", *map(named, names)],
                      [[s, v["docs"], *[v["rules"].get(n, 0) for n in names]] for s, v in c["sources"].items()],
                      "clean-sources-table", filter_box=True))
+    out.append(repeated_lines_html(c.get("repeated_lines")))
     out.append("<h3>Examples, before and after</h3>")
     for source, per_rule in c.get("examples", {}).items():
         for rule, items in per_rule.items():
@@ -251,6 +259,7 @@ def sec_cleaning(r: dict) -> str:
 
 
 RENDER = {"run": sec_run, "cleaning": sec_cleaning, "stages": sec_stages, "funnel": sec_funnel, "reasons": sec_reasons,
+          "profiles": sec_profiles,
           "distributions": sec_distributions, "labels": sec_labels, "dedup": sec_dedup,
           "excerpts": sec_excerpts, "mixture": sec_mixture, "tokens": sec_tokens}
 

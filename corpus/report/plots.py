@@ -6,28 +6,23 @@ Every function takes plain numbers from `report.json` (never documents) and retu
 
 from __future__ import annotations
 
-import base64
-import io
-
 import matplotlib
 
 matplotlib.use("Agg")  # no display, no GUI toolkit: reports are built on servers and in CI
 import matplotlib.pyplot as plt
 import numpy as np
 
+from kuznia.htmlpage import png_data_uri
+
 DPI = 80
 COLORS = {"kept": "#2b8a3e", "rejected": "#c92a2a", "bar": "#1c7ed6", "line": "#e8590c"}
 
 
 def _png(fig, tight: bool = False) -> str:
-    """The figure as a PNG data URI. `tight` fits the canvas to labels of unknown length (source
-    names) at the cost of an extra layout pass; other charts use fixed margins (faster)."""
-    buf = io.BytesIO()
-    # metadata without the software version: the same numbers give the same bytes
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None},
-                **({"bbox_inches": "tight", "pad_inches": 0.1} if tight else {}))
+    """The figure as a PNG data URI (`kuznia.htmlpage.png_data_uri`), then closed."""
+    uri = png_data_uri(fig, dpi=DPI, tight=tight)
     plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return uri
 
 
 def funnel_chart(steps: list[str], docs: list[int], chars: list[int | None]) -> str:

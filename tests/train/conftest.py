@@ -44,3 +44,23 @@ def text_work_dir(tmp_path: Path, tokenizer_dir: Path) -> Path:
          "counts": {"train_tokens": 0, "val_tokens": 0}}))
     (work / "tokenizer" / "_manifest.json").write_text(json.dumps({"stage": "tokenizer", "fingerprint": "tok-fp"}))
     return work
+
+
+@pytest.fixture
+def sourced_tokens(text_work_dir):
+    """`tokens/` whose val shards record sources; a third source has no val document."""
+    from tokenizers import Tokenizer
+
+    tok_json = text_work_dir / "tokenizer" / "tokenizer.json"
+    tok = Tokenizer.from_file(str(tok_json))
+    vocab, h = tok.get_vocab_size(with_added_tokens=True), tokenizer_hash(tok_json)
+    val = text_work_dir / "tokens" / "val"
+    for p in val.iterdir():
+        p.unlink()
+    texts = TEXTS[:5]
+    write_split(val, [tok.encode(t).ids for t in texts], vocab_size=vocab, tok_hash=h,
+                sources=["wiki", "forum", "wiki", "forum", "wiki"])
+    m = text_work_dir / "tokens" / "_manifest.json"
+    per = {"train": {"docs": 15, "tokens": 1000, "bytes": 3000}, "val": {"docs": 2, "tokens": 90, "bytes": 200}}
+    m.write_text(json.dumps({**json.loads(m.read_text()), "sources": {s: per for s in ("forum", "manpages", "wiki")}}))
+    return text_work_dir, texts, vocab, h

@@ -17,7 +17,7 @@ from train.stage import EXPORT as EXPORT_SPEC
 from train.stage import TRAIN as TRAIN_SPEC
 
 TRAIN = {"micro_batch_size": 2, "grad_accum_steps": 1, "max_steps": 30, "warmup_steps": 3, "lr": 1e-2,
-         "min_lr": 1e-3, "device": "cpu", "dtype": "float32", "eval_every_steps": 15, "eval_batches": 2,
+         "min_lr": 1e-3, "device": "cpu", "dtype": "float32", "eval_every_steps": 15, "eval_bytes_per_source": 200,
          "checkpoint_every_steps": 10, "log_every_steps": 10}
 
 
@@ -50,7 +50,7 @@ def test_export_loads_in_transformers_and_matches_our_logits(exported, monkeypat
 
     hf_dir = exported / "export" / "hf"
     assert sorted(p.name for p in hf_dir.iterdir()) == [
-        "config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json",
+        "README.md", "config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json",
         "tokenizer.json", "tokenizer_config.json"]
     config = json.loads((hf_dir / "config.json").read_text())
     assert (config["architectures"], config["bos_token_id"], config["eos_token_id"], config["pad_token_id"]) == (

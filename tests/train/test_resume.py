@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -150,7 +151,7 @@ def test_sigkill_during_checkpoint_write_resumes_from_last_complete(tokens_dir, 
     logs = []
     resumed = _run(tokens_dir, tmp_path / "ckpt", tiny_train(max_steps=6), log=logs.append)
     assert resumed.resumed_from.name == "step-0000002"
-    assert any(line.startswith("removed incomplete checkpoint") and ".step-0000004.tmp-" in line for line in logs)
+    assert any(line.startswith("removed an interrupted save") and ".step-0000004.tmp-" in line for line in logs)
     straight = _run(tokens_dir, tmp_path / "straight", tiny_train(max_steps=6))
     assert resumed.losses == straight.losses[2:]
     _same_state(tmp_path / "ckpt" / "step-0000006", tmp_path / "straight" / "step-0000006")
@@ -163,12 +164,16 @@ def test_step_folder_without_sentinel_is_never_resumed(tokens_dir, tmp_path):
     half = ckpt / "step-0000004"
     half.mkdir()
     (half / "model.pt").write_bytes(b"partial")
-    r = _run(tokens_dir, ckpt, tiny_train(max_steps=6), stop_at_step=3)
+    logs = []
+    r = _run(tokens_dir, ckpt, tiny_train(max_steps=6), stop_at_step=3, log=logs.append)
     assert r.resumed_from.name == "step-0000002" and not half.exists()
+    kept = next((ckpt / "superseded").glob("*/step-0000004"))  # never deleted: set aside, with why
+    assert (kept / "model.pt").read_bytes() == b"partial" and "no sentinel" in (kept.parent / "WHY").read_text()
+    assert any("warning: checkpoint step-0000004 has no sentinel" in m for m in logs)
     with pytest.raises(CheckpointError, match=r"train.resume=.*step-0000009.: no such checkpoint folder; use `auto`, `no`, or one of \[.step-0000002., .step-0000003.\]"):
         _run(tokens_dir, ckpt, tiny_train(max_steps=6, resume=str(ckpt / "step-0000009")))
     half.mkdir()
-    with pytest.raises(CheckpointError, match=r"step-0000004 is incomplete \(no COMPLETE sentinel"):
+    with pytest.raises(CheckpointError, match=r"step-0000004 has no COMPLETE sentinel"):
         _run(tokens_dir, ckpt, tiny_train(max_steps=6, resume=str(half)))
 
 
@@ -199,7 +204,7 @@ def test_checkpoints_of_other_token_shards_are_set_aside(tokens_dir, tmp_path):
 
 
 def test_must_without_a_checkpoint_refuses_to_start(tokens_dir, tmp_path):
-    with pytest.raises(CheckpointError, match="train.resume=must but .* holds no complete checkpoint"):
+    with pytest.raises(CheckpointError, match="train.resume=must but .* holds no complete, undamaged checkpoint"):
         _run(tokens_dir, tmp_path / "ckpt", tiny_train(resume="must"))
 
 
@@ -209,18 +214,27 @@ def test_yaml_booleans_for_resume():
         tiny_train(resume=True)
 
 
-def test_truncated_and_corrupt_checkpoints_are_refused(tokens_dir, tmp_path):
+def test_damaged_checkpoints_are_never_resumed(tokens_dir, tmp_path):
     ckpt = tmp_path / "ckpt"
-    _run(tokens_dir, ckpt, tiny_train(), stop_at_step=2)
-    model_pt = ckpt / "step-0000002" / "model.pt"
-    data = model_pt.read_bytes()
-    model_pt.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match=rf"checkpoint file {model_pt} has {len(data) // 2} bytes but was saved "
-                                              rf"with {len(data)} \(truncated or altered\)"):
-        _run(tokens_dir, ckpt, tiny_train())
-    model_pt.write_bytes(b"\0" * len(data))  # same size, garbage
-    with pytest.raises(CheckpointError, match=rf"checkpoint file {model_pt} is corrupt or truncated"):
-        _run(tokens_dir, ckpt, tiny_train())
+    _run(tokens_dir, ckpt, tiny_train(max_steps=8, checkpoint_every_steps=2), stop_at_step=4)
+    model_pt = ckpt / "step-0000004" / "model.pt"
+    data = bytearray(model_pt.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 4096] = bytes(4096)  # same size, other bytes
+    model_pt.write_bytes(bytes(data))
+    logs = []
+    r = _run(tokens_dir, ckpt, tiny_train(max_steps=8, checkpoint_every_steps=2), stop_at_step=5, log=logs.append)
+    assert r.resumed_from.name == "step-0000002"  # the damaged step 4 was not loaded
+    assert any("checkpoint step-0000004 is damaged" in m and "other bytes than were saved" in m for m in logs)
+    kept = next((ckpt / "superseded").glob("*/step-0000004"))
+    assert (kept / "model.pt").read_bytes() == bytes(data)  # kept as it was, for a look
+    straight = _run(tokens_dir, tmp_path / "straight", tiny_train(max_steps=8, checkpoint_every_steps=2),
+                    stop_at_step=5)
+    assert r.losses == straight.losses[2:]  # steps 3-5 again, exactly
+    # a truncated file is caught by size, and an explicit resume path refuses it
+    shutil.copytree(kept, ckpt / "step-0000009", dirs_exist_ok=True)
+    (ckpt / "step-0000009" / "rng.pt").write_bytes(b"x")
+    with pytest.raises(CheckpointError, match=r"rng.pt has 1 bytes but was saved with .* \(truncated or altered\)"):
+        _run(tokens_dir, ckpt, tiny_train(max_steps=8, resume=str(ckpt / "step-0000009")))
 
 
 def test_resume_no_starts_over(tokens_dir, tmp_path):

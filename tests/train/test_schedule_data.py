@@ -7,7 +7,7 @@ import torch
 from train_fixtures import HASH, VOCAB, write_split
 
 from tokenizer.shards import ShardFormatError
-from train.data import DataError, TokenStream, WindowLoader, eval_batches
+from train.data import DataError, TokenStream, WindowLoader
 from train.schedule import lr_at
 
 
@@ -84,12 +84,6 @@ def test_position_from_other_data_is_refused(tmp_path):
         loader.load_state_dict(state, where="checkpoint x")
 
 
-def test_empty_val_split_is_a_clear_error(tmp_path):
-    (tmp_path / "val").mkdir()
-    with pytest.raises(DataError, match=r"val split: .*val holds no token shards.*kuznia stage tokens"):
-        eval_batches(tmp_path / "val", context_tokens=8, micro_batch_size=2, n_batches=2)
-
-
 def test_too_short_split_is_a_clear_error(tmp_path):
     d = _stream_dir(tmp_path, [[10, 11]], 100)
     with pytest.raises(DataError, match=r"holds 3 tokens, fewer than one window of context \+ 1 = 9"):
@@ -101,12 +95,3 @@ def test_shards_with_another_vocabulary_are_refused(tmp_path):
     with pytest.raises(ShardFormatError, match=rf"shard-00000 was written with vocabulary {VOCAB} / tokenizer "
                                                r"ffffffffffff…, but the tokenizer has 400 / ffffffffffff…"):
         WindowLoader(d, context_tokens=4, micro_batch_size=1, seed=0, vocab_size=400, tokenizer_hash=HASH)
-
-
-def test_eval_batches_are_fixed_and_truncated_to_the_split(tmp_path):
-    d = _stream_dir(tmp_path, [list(range(8, 28))] * 3, 100)  # 63 tokens -> 7 windows of 8
-    batches = eval_batches(d, context_tokens=8, micro_batch_size=3, n_batches=5)
-    assert [x.shape[0] for x, _ in batches] == [3, 3, 1]
-    again = eval_batches(d, context_tokens=8, micro_batch_size=3, n_batches=5)
-    assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again))
-    assert batches[0][0][0].tolist() == list(range(8, 16))

@@ -30,11 +30,11 @@ TEXTS = [
 
 
 def write_split(split_dir: Path, docs: list[list[int]], *, vocab_size: int = VOCAB, tok_hash: str = HASH,
-                shard_tokens: int = 4000) -> list[dict]:
-    """Write documents (EOS appended here) as shards of a split."""
+                shard_tokens: int = 4000, sources: list[str] | None = None) -> list[dict]:
+    """Write documents (EOS appended here) as shards of a split, with their sources if given."""
     w = ShardWriter(split_dir, vocab_size=vocab_size, tokenizer_hash=tok_hash, shard_tokens=shard_tokens)
-    for d in docs:
-        w.add([*d, EOS])
+    for i, d in enumerate(docs):
+        w.add([*d, EOS], source=sources[i] if sources else None)
     return w.close()
 
 
@@ -54,8 +54,9 @@ def tiny_model() -> ModelSection:
 
 def tiny_train(**overrides) -> TrainConfig:
     base = dict(micro_batch_size=2, grad_accum_steps=2, max_steps=6, warmup_steps=2, lr=3e-3, min_lr=3e-4,
-                device="cpu", dtype="float32", eval_every_steps=3, eval_batches=2, checkpoint_every_steps=2,
-                keep_checkpoints=2, log_every_steps=1, seed=7)
+                device="cpu", dtype="float32", eval_every_steps=3, eval_bytes_per_source=256, checkpoint_every_steps=2,
+                keep_checkpoints=2, log_every_steps=1, seed=7,
+                report=False)  # the report is tested where it is the subject (test_train_observe.py)
     base.update(overrides)
     return TrainConfig(**base)
 

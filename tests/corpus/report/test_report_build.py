@@ -146,3 +146,15 @@ def test_distributions_draw_the_thresholds_the_corpus_ran_with(done: Path):
     assert sorted(k for k in d) == ["dup_5gram", "dup_line_frac", "length", "mean_word_len", "pl_prob",
                                     "stopword_count", "stopword_frac", "top_2gram", "top_3gram",
                                     "top_4gram"]
+
+
+def test_profiles_section_shows_each_profile_and_the_stale_labels(built: Path):
+    r = json.loads((built / "corpus" / "reports" / "report.json").read_text())
+    m = json.loads((built / "corpus" / MANIFEST).read_text())
+    assert r["profiles"]["profiles"] == m["profiles"]
+    assert set(r["profiles"]["profiles"]) == {"web", "curated"}
+    assert r["profiles"]["labels"]["total"]["speakleash_low_overridden"] == {"docs": 0, "chars": 0}
+    html = (built / "corpus" / "reports" / "report.html").read_text()
+    assert '<section id="profiles"><h2>Threshold profiles</h2>' in html
+    assert 'id="profile-sources-table"' in html and "its Speakleash category" in html
+    assert 'title="speakleash_low_overridden"' in html  # the override's human name, its key in a tooltip

@@ -1,0 +1,1 @@
+"""The training report: `checkpoints/report/report.html` + `report.json` (see `build.py`)."""
