@@ -11,9 +11,11 @@ import yaml
 from rich.console import Console
 
 from flows.config import DEFAULT_CONFIG, ConfigError, PipelineConfig, load_config
-from flows.reporting import refresh_report
+from flows.reporting import TRAINING_REPORT_AFTER
 from kuznia import registry
 from kuznia.driver import run_stage
+from kuznia.files import DiskFull
+from kuznia.lock import LockHeld, check_free, hold_run
 from kuznia.mappers import local_mapper
 from kuznia.registry import UnknownStage
 from kuznia.stage import StageError, load_spec
@@ -35,7 +37,13 @@ def _overrides(items: list[str] | None) -> dict:
         if not sep or not key:
             console.print(f"[red]--set {item!r}: expected KEY=VALUE, e.g. --set train.max_steps=20[/red]")
             raise typer.Exit(2)
-        out[key.strip()] = yaml.safe_load(value)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            where = getattr(e, "problem", None) or type(e).__name__
+            console.print(f"[red]--set {item!r}: the value is not valid YAML ({where}); quote it to mean the "
+                          f"text, e.g. --set '{key.strip()}=\"{value}\"'[/red]", highlight=False)
+            raise typer.Exit(2) from None
     return out
 
 
@@ -62,12 +70,16 @@ def run(
 ) -> None:
     """Run the pipeline as a Prefect flow (ephemeral API unless PREFECT_API_URL is set)."""
     overrides = _overrides(set_)
-    _load(config, work_dir, overrides)  # a bad config or stage list fails before Prefect starts
+    cfg = _load(config, work_dir, overrides)  # a bad config or stage list fails before Prefect starts
     try:
         registry.parse_stages(stages)
     except UnknownStage as e:
         console.print(f"[red]error:[/red] {e}", highlight=False)
         raise typer.Exit(2) from None
+    try:
+        check_free(cfg.work_dir)  # a second run on a busy work dir fails now, not after Prefect's start-up
+    except LockHeld as e:
+        _fail(e)
     _check_api()
     from flows.pipeline import ensure_api, pipeline
 
@@ -105,6 +117,8 @@ def stage(
     work_dir: WorkDirOpt = None,
     source: Annotated[Optional[str], typer.Option(help="Only this source's tasks (e.g. `wikipedia`).")] = None,
     force: ForceOpt = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Check every finished task's files byte for byte "
+                                         "and re-run only the tasks whose files are damaged.")] = False,
     set_: SetOpt = None,
 ) -> None:
     """Run one stage in this process (a local process pool for its tasks), without Prefect."""
@@ -113,31 +127,68 @@ def stage(
         s = load_spec(registry.info(name).name)
         workers = cfg.runner.n_workers()
         mapper = local_mapper(s, cfg.runner.kind, workers, s.io_workers(cfg) if s.io_workers else None)
-        result = run_stage(s, cfg, Path(cfg.work_dir), force=force, source=source, mapper=mapper,
-                           workers=workers, log=lambda m: console.print(m, highlight=False))
-    except (StageError, UnknownStage) as e:
+        with hold_run(cfg.work_dir, config=config, shared=True):
+            result = run_stage(s, cfg, Path(cfg.work_dir), force=force, source=source, repair=repair,
+                               mapper=mapper, workers=workers, log=lambda m: console.print(m, highlight=False))
+    except (StageError, UnknownStage, LockHeld, DiskFull) as e:
         _fail(e)
     if s.info.refreshes_report and not result.skipped and result.manifest:
+        # imported here: matplotlib, only when a report is drawn
+        from flows.reporting import refresh_report
+
         refresh_report(cfg, Path(cfg.work_dir), lambda m: console.print(f"[yellow]{m}[/yellow]"))
+    if s.info.name in TRAINING_REPORT_AFTER and not result.skipped and result.manifest:
+        from flows.reporting import refresh_training_report
+
+        refresh_training_report(cfg, Path(cfg.work_dir), lambda m: console.print(f"[yellow]{m}[/yellow]"))
+
+
+VerifyOpt = Annotated[bool, typer.Option("--verify", help="Also check every file's checksum (sizes are always checked).")]
 
 
 @app.command()
-def status(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None, set_: SetOpt = None) -> None:
-    """Every stage: done / stale / missing and why, its main counts, and the first stage to run."""
-    from flows.status import render, statuses
+def status(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None, set_: SetOpt = None,
+           verify: VerifyOpt = False) -> None:
+    """Every stage: done / stale / missing / damaged and why, its counts, the first stage to run."""
+    from flows.status import cli_options, mark_damaged, render, render_verify, statuses, verify_all
 
     cfg = _load(config, work_dir, _overrides(set_))
     wd = Path(cfg.work_dir)
-    render(statuses(cfg, wd), wd, Console())
+    st = statuses(cfg, wd)
+    checks = verify_all(wd, checksums=verify)
+    options = cli_options(config, work_dir, DEFAULT_CONFIG)
+    mark_damaged(st, checks, options)
+    out = Console()
+    render(st, wd, out)
+    if any(c.damage for c in checks):
+        render_verify(checks, out, options)
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None) -> None:
+    """Check every file of the work dir against its stage's manifest (sizes and checksums);
+    name each damaged file and the command that repairs it. Exit 1 when something is damaged."""
+    from flows.status import cli_options, render_verify, verify_all
+
+    cfg = _load(config, work_dir)
+    checks = verify_all(Path(cfg.work_dir), checksums=True)
+    if not render_verify(checks, Console(), cli_options(config, work_dir, DEFAULT_CONFIG)):
+        raise typer.Exit(1)
 
 
 @app.command()
 def report(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None) -> None:
-    """(Re)build the corpus quality report (HTML + JSON) from whatever stages have run."""
+    """(Re)build the corpus quality report (HTML + JSON) from whatever stages have run, and the
+    training report when training has begun."""
     from corpus.report.build import build_report
     from corpus.report.summary import load_report_json
+    from flows.reporting import refresh_training_report
 
     cfg = _load(config, work_dir)
+    training = refresh_training_report(cfg, Path(cfg.work_dir), lambda m: console.print(f"[yellow]{m}[/yellow]"))
+    if training is not None:
+        console.print(f"training report: {training}")
     try:
         html = build_report(Path(cfg.work_dir), cfg.corpus, cfg.name)
     except StageError as e:
@@ -145,6 +196,37 @@ def report(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None) -> N
     for line in load_report_json(cfg.work_dir).get("missing", []):
         console.print(f"[yellow]missing:[/yellow] {line}", highlight=False)
     console.print(f"report: {html}")
+
+
+@app.command("eval")
+def eval_(
+    model: Annotated[Optional[list[Path]], typer.Option(
+        "--model", "-m", help="A Hugging Face causal LM folder or a checkpoint, scored beside the export "
+        "(repeatable).")] = None,
+    text: Annotated[Optional[list[Path]], typer.Option(
+        "--text", help="A .txt or .jsonl file scored as a set of its own (repeatable).")] = None,
+    max_bytes: Annotated[Optional[int], typer.Option(
+        "--max-bytes", min=1, help="Bytes of text per val source and per file (default: train.eval_bytes_per_source).")] = None,
+    no_export: Annotated[bool, typer.Option("--no-export", help="Do not score this run's export.")] = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    work_dir: WorkDirOpt = None,
+    force: ForceOpt = False,
+    set_: SetOpt = None,
+) -> None:
+    """Bits per byte of the export and of other models on the same text: the val split per
+    source and your files. Runs the `eval` stage with these models added to `eval.models`."""
+    import json
+
+    cfg = _load(config, work_dir, _overrides(set_))
+    sets = [*(set_ or []), f"eval.models={json.dumps([*cfg.eval.models, *(str(m) for m in model or [])])}",
+            f"eval.text_files={json.dumps([*cfg.eval.text_files, *(str(t) for t in text or [])])}"]
+    sets += [f"eval.max_bytes={max_bytes}"] if max_bytes else []
+    sets += ["eval.export=false"] if no_export else []
+    stage("eval", config=config, work_dir=work_dir, source=None, force=force, repair=False, set_=sets)
+    from flows.status import eval_tables
+
+    for table in eval_tables(Path(cfg.work_dir)):
+        Console().print(table)
 
 
 @app.command("model-info")

@@ -20,9 +20,10 @@ from corpus.quality.config import QualityConfig
 from corpus.select.config import CorpusConfig
 from corpus.sources.config import DocsConfig, FetchConfig
 from kuznia.config import Section
+from kuznia.prune import DiskConfig
 from model.config import ModelSection
 from tokenizer.config import TokenizerConfig, TokensConfig
-from train.config import ExportConfig, TrainConfig
+from train.config import EvalConfig, ExportConfig, TrainConfig
 
 DEFAULT_CONFIG = "configs/demo.yaml"
 
@@ -48,6 +49,7 @@ class PipelineConfig(Section):
     seed: int = 1234
     """The run's seed, used where a section leaves its own `seed` unset (e.g. `train.seed`)."""
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
+    disk: DiskConfig = Field(default_factory=DiskConfig)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     docs: DocsConfig = Field(default_factory=DocsConfig)
     clean: CleanConfig = Field(default_factory=CleanConfig)
@@ -59,10 +61,40 @@ class PipelineConfig(Section):
     model: ModelSection = Field(default_factory=ModelSection)
     train: TrainConfig = Field(default_factory=TrainConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
 
 
 class ConfigError(ValueError):
     """A config file that does not load: every problem, with its key path and what is allowed."""
+
+
+class DuplicateKey(yaml.YAMLError):
+    """A mapping that names a key twice (YAML would silently keep the last one)."""
+
+    def __init__(self, key: object, first_line: int, second_line: int):
+        super().__init__(f"key {key!r} appears twice, at lines {first_line} and {second_line}; keep one")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping."""
+
+
+def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[object, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise DuplicateKey(key, seen[key] + 1, key_node.start_mark.line + 1)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def parse_yaml(text: str) -> object:
+    """YAML as the configs are read: safe, and a key given twice is an error."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _model_at(loc: tuple, root: type[BaseModel]) -> type[BaseModel] | None:
@@ -131,7 +163,9 @@ def load_config(
     if not path.exists():
         raise ConfigError(f"config file {path} not found (try configs/demo.yaml or configs/apt3-1b.yaml)")
     try:
-        data = yaml.safe_load(path.read_text("utf-8")) or {}
+        data = parse_yaml(path.read_text("utf-8")) or {}
+    except DuplicateKey as e:
+        raise ConfigError(f"config {path}: {e}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"config {path} is not valid YAML: {e}") from e
     if not isinstance(data, dict):

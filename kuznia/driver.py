@@ -19,8 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kuznia.files import is_tmp_name, read_json, write_json_atomic
+from kuznia.files import file_checksum, is_tmp_name, read_json, write_json_atomic
 from kuznia.identity import InputIndex, combine_salts, content_id, digest, new_salt
+from kuznia.lock import hold_stage
 from kuznia.manifest import (
     BOOKKEEPING,
     PACKAGE_VERSION,
@@ -30,6 +31,8 @@ from kuznia.manifest import (
     upstream_contents,
 )
 from kuznia.mappers import Mapper, serial_mapper
+from kuznia import prune
+from kuznia.prune import after_stage, consumed_by, mark_pruned, to_restore
 from kuznia.stage import (
     MANIFEST,
     MARKER_KEYS,
@@ -42,9 +45,18 @@ from kuznia.stage import (
     StageSpec,
     TaskCall,
     TaskError,
+    load_spec,
     read_manifest,
     task_marker,
 )
+
+
+def _old_salt(marker: Path, default: str) -> str:
+    """The salt a task's outputs had (its marker's), for a repair that writes them again."""
+    try:
+        return read_json(marker).get("salt") or default
+    except (OSError, ValueError):
+        return default
 
 
 def _drop_temp_files(d: Path) -> None:
@@ -56,8 +68,9 @@ def _drop_temp_files(d: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def _valid_marker(ctx: StageContext, marker: Path, input_fp: str) -> dict | None:
-    """A finished task's marker when it is for these inputs and its outputs are still there."""
+def _valid_marker(ctx: StageContext, marker: Path, input_fp: str, checksums: bool = False) -> dict | None:
+    """A finished task's marker when it is for these inputs and its outputs are still there
+    (with `checksums`, byte for byte)."""
     if not marker.exists():
         return None
     try:
@@ -69,6 +82,8 @@ def _valid_marker(ctx: StageContext, marker: Path, input_fp: str) -> dict | None
     for rel, o in m["outputs"].items():
         p = ctx.dir / rel
         if not p.is_file() or p.stat().st_size != o["bytes"]:
+            return None
+        if checksums and file_checksum(p) != o["checksum"]:
             return None
     return m
 
@@ -109,8 +124,9 @@ class _Run:
                 p.unlink()
 
     def _retire(self, marker: Path) -> None:
-        """Forget a finished task: its outputs (unless the stage keeps them) and its marker."""
-        if not self.spec.keep_outputs and marker.exists():
+        """Forget a finished task: its outputs (unless the stage keeps them: then only when
+        repairing them) and its marker."""
+        if (not self.spec.keep_outputs or self.ctx.repair) and marker.exists():
             try:
                 outputs = read_json(marker).get("outputs", {})
             except (OSError, ValueError):
@@ -140,10 +156,12 @@ class _Run:
             planned.add(path)
             input_fp, salt = self.identity(phase, t)
             forced = self.forced(t)
-            m = None if forced else _valid_marker(self.ctx, path, input_fp)
+            m = None if forced else _valid_marker(self.ctx, path, input_fp, checksums=self.ctx.repair)
             if m is not None:
                 done[t["id"]] = m
             elif self.ctx.source is None or t.get("source") in (None, self.ctx.source):
+                if self.ctx.repair:  # the same bytes again: they keep the salt they had
+                    salt = _old_salt(path, salt)
                 self._retire(path)
                 todo.append(TaskCall(self.spec.ref, phase.name, self.ctx, t, input_fp,
                                      new_salt() if forced else salt))
@@ -152,9 +170,9 @@ class _Run:
                 self._retire(path)
         return done, todo
 
-    def phase(self, phase: Phase) -> tuple[list[dict], list[str], list[str]]:
+    def phase(self, phase: Phase, consume: tuple[str, ...] = ()) -> tuple[list[dict], list[str], list[str]]:
         """Plan, reuse, map: (records in plan order, failures, ids of tasks left for another
-        `--source`)."""
+        `--source`). The parts of the `consume` stages a finished task read are deleted."""
         tasks = phase.plan(self.ctx)
         ids = [t["id"] for t in tasks]
         if len(set(ids)) != len(ids):
@@ -170,6 +188,8 @@ class _Run:
                 failed.append(f"{phase.name}/{call.task['id']}: {type(r).__name__}: {r}")
             else:
                 done[call.task["id"]] = r
+                if consume:
+                    prune.consume(self.ctx.work_dir, consume, phase.inputs(self.ctx, call.task))
         for i in ids:
             if i in done:
                 self.markers[(phase.name, i)] = done[i]
@@ -211,6 +231,7 @@ def run_stage(
     *,
     force: bool = False,
     source: str | None = None,
+    repair: bool = False,
     mapper: Mapper = serial_mapper,
     workers: int | None = None,
     log: Callable[[str], None] = print,
@@ -218,21 +239,45 @@ def run_stage(
     """Run a stage under the contract; see the module docstring.
 
     `cfg` is the pipeline config or a mapping of the sections the stage reads
-    (`{"clean": CleanConfig()}`); `workers` is how many tasks the mapper runs at once.
+    (`{"clean": CleanConfig()}`); `workers` is how many tasks the mapper runs at once. `repair`
+    runs the stage even when it is up to date, checks every finished task's outputs byte for
+    byte and re-runs only the tasks whose outputs are damaged or gone.
     """
     work_dir = Path(work_dir)
     scfg = StageConfig.of(cfg, spec.config_keys)
     own_fp = config_fingerprint(spec, scfg)
     ups = upstream_contents(spec, work_dir)
     fp = stage_fingerprint(spec, scfg, ups)
-    ctx = StageContext(spec.name, spec.info.folder, work_dir, scfg, fp, force=force, source=source)
+    ctx = StageContext(spec.name, spec.info.folder, work_dir, scfg, fp, force=force, source=source,
+                       repair=repair)
     if workers:
         ctx.workers = workers
     existing = read_manifest(ctx.dir)
-    if existing and existing.get("fingerprint") == fp and not force:
+    if existing and existing.get("fingerprint") == fp and not force and not repair:
         log(f"[{spec.name}] up to date ({ctx.dir / MANIFEST}), skipped")
         return StageResult(spec.name, True, fp, existing, ctx.dir / MANIFEST)
 
+    reads = spec.upstream if spec.reads_parts_of is None else spec.reads_parts_of
+    for up in to_restore(work_dir, reads):  # parts removed by disk.remove_intermediate
+        log(f"[{spec.name}] reads {up}, whose parts were removed: making them again first")
+        run_stage(load_spec(up), cfg, work_dir, repair=True, mapper=mapper, workers=workers, log=log)
+    disk = _disk_section(cfg)
+    with hold_stage(work_dir, spec.name):
+        result = _execute(spec, ctx, scfg, own_fp, ups, mapper, log, consumed_by(disk, spec.name))
+    after_stage(disk, work_dir, spec.name, log)
+    return result
+
+
+def _disk_section(cfg: Any) -> Any:
+    """The config's optional `disk` section (None: keep everything)."""
+    return cfg.get("disk") if isinstance(cfg, dict) else getattr(cfg, "disk", None)
+
+
+def _execute(spec: StageSpec, ctx: StageContext, scfg: StageConfig, own_fp: str, ups: dict[str, str],
+             mapper: Mapper, log: Callable[[str], None], consume: tuple[str, ...] = ()) -> StageResult:
+    """The stage's phases, finish and manifest (under the stage's lock). The last phase that
+    declares its inputs deletes the parts of the `consume` stages each task read, once it is done."""
+    fp = ctx.fingerprint
     t_start = time.perf_counter()
     ctx.dir.mkdir(parents=True, exist_ok=True)
     (ctx.dir / MANIFEST).unlink(missing_ok=True)
@@ -240,9 +285,14 @@ def run_stage(
     run = _Run(spec, ctx, own_fp, mapper, log)
     records: dict[str, list[dict]] = {}
     timings: dict[str, float] = {}
+    readers = [p for p in spec.phases if p.inputs]
+    consuming = readers[-1] if consume and readers else None
     for phase in spec.phases:
         t0 = time.perf_counter()
-        records[phase.name], failed, missing = run.phase(phase)
+        if phase is consuming:
+            for u in consume:
+                mark_pruned(ctx.work_dir, u)
+        records[phase.name], failed, missing = run.phase(phase, consume if phase is consuming else ())
         timings[phase.name] = round(time.perf_counter() - t0, 3)
         if failed:
             raise TaskError(

@@ -49,8 +49,10 @@ STAGES: tuple[StageInfo, ...] = (
               "per-document quality signals (no text)"),
     StageInfo("dedup", "dedup", "corpus.dedup.stage:SPEC", ("clean",),
               "exact and MinHash near-duplicate clusters"),
-    StageInfo("corpus", "corpus", "corpus.select.stage:SPEC", ("docs", "clean", "quality", "dedup"),
-              "thresholds, one document per cluster, source weights", refreshes_report=True),
+    # corpus reads fetch's dataset manifests: a source's Speakleash category picks its thresholds.
+    StageInfo("corpus", "corpus", "corpus.select.stage:SPEC", ("fetch", "docs", "clean", "quality", "dedup"),
+              "thresholds per kind of source, one document per cluster, source weights",
+              refreshes_report=True),
     StageInfo("tokenizer", "tokenizer", "tokenizer.stage:TOKENIZER", ("corpus",),
               "train the BPE tokenizer on a sample of the corpus", refreshes_report=True),
     StageInfo("tokens", "tokens", "tokenizer.stage:TOKENS", ("corpus", "tokenizer"),
@@ -59,6 +61,8 @@ STAGES: tuple[StageInfo, ...] = (
               "pretrain the model, checkpoints with exact resume", fans_out=False, gpu=True),
     StageInfo("export", "export", "train.stage:EXPORT", ("train", "tokenizer"),
               "export a checkpoint to a transformers folder", fans_out=False),
+    StageInfo("eval", "eval", "train.eval_stage:EVAL", ("tokens", "tokenizer", "export"),
+              "bits per byte of the export and other models on the val text and files", fans_out=False, gpu=True),
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 _BY_NAME = {s.name: s for s in STAGES}

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import multiprocessing
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +32,12 @@ from kuznia.files import (
     write_json_atomic,
 )
 from kuznia.registry import StageInfo
+from kuznia.usage import task_usage
 
 MANIFEST = "_manifest.json"
 TASKS = "_tasks"
 # What a task marker keeps beside the task's own record (the driver's bookkeeping).
-MARKER_KEYS = ("worker", "input_fp", "salt", "outputs")
+MARKER_KEYS = ("worker", "usage", "input_fp", "salt", "outputs")
 
 
 class StageError(RuntimeError):
@@ -105,6 +108,7 @@ class StageContext:
     fingerprint: str
     force: bool = False
     source: str | None = None
+    repair: bool = False
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     """Tasks that run at once (a task may size its own thread pools by it)."""
     known_outputs: dict[str, dict] = field(default_factory=dict)
@@ -155,6 +159,9 @@ class StageSpec:
     not_outputs: tuple[str, ...] = ()
     """Top-level folders under the stage folder that are not its outputs (the corpus report,
     rewritten by `kuznia report` without making the stage stale)."""
+    reads_parts_of: tuple[str, ...] | None = None
+    """The upstream stages whose document parts it reads (None: all of them); a stage it reads
+    only the manifest of need not be restored after `disk.remove_intermediate`."""
 
     @property
     def name(self) -> str:
@@ -249,15 +256,34 @@ def _written(ctx: StageContext, paths: list[Path]) -> dict[str, dict]:
     return out
 
 
+_WATCHING: list[int] = []  # the parent pid a worker process watches (once per process)
+
+
+def _exit_with_parent() -> None:
+    """In a worker process (a pool's child), exit when the parent dies: a `kill -9` of the run
+    must not leave workers holding memory. A daemon thread notices the re-parenting."""
+    if _WATCHING or multiprocessing.parent_process() is None:
+        return
+    _WATCHING.append(os.getppid())
+
+    def watch() -> None:
+        while os.getppid() == _WATCHING[0]:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="kuznia-parent-watch", daemon=True).start()
+
+
 def run_task(call: TaskCall) -> dict:
     """Run one task in this process and write its completion marker: its record, where it ran,
     its input fingerprint and salt, and the files it wrote (with their checksums)."""
+    _exit_with_parent()
     spec = load_spec(call.spec_ref)
     t0 = time.perf_counter()
-    with recording_writes() as written:
+    with recording_writes() as written, task_usage() as usage:
         record = spec.phase(call.phase).run(call.ctx, call.task) or {}
     record = {"task": call.task, "seconds": round(time.perf_counter() - t0, 3), **record}
-    marker = {**record, "worker": _worker(), "input_fp": call.input_fp, "salt": call.salt,
+    marker = {**record, "worker": _worker(), "usage": usage, "input_fp": call.input_fp, "salt": call.salt,
               "outputs": _written(call.ctx, written)}
     write_json_atomic(task_marker(call.ctx, call.phase, call.task["id"]), marker)
     return marker

@@ -16,11 +16,12 @@ from corpus.select.config import CorpusConfig
 from corpus.sources.config import DocsConfig, FetchConfig
 from model.config import ModelSection
 from tokenizer.config import TokenizerConfig, TokensConfig
-from train.config import ExportConfig, TrainConfig
+from train.config import EvalConfig, ExportConfig, TrainConfig
 
 SECTIONS = {"fetch": FetchConfig, "docs": DocsConfig, "clean": CleanConfig, "quality": QualityConfig,
             "dedup": DedupConfig, "corpus": CorpusConfig, "tokenizer": TokenizerConfig,
-            "tokens": TokensConfig, "model": ModelSection, "train": TrainConfig, "export": ExportConfig}
+            "tokens": TokensConfig, "model": ModelSection, "train": TrainConfig, "export": ExportConfig,
+            "eval": EvalConfig}
 
 
 def sections(seed: int = 1234, **given: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """A tiny synthetic work dir for the corpus stage and the report, written by hand with the real
-schemas: `docs/` and `clean/` parts (DOC_SCHEMA) with their manifests, `quality/` parts that
-mirror the clean parts row for row, and `dedup/clusters.parquet` with its manifest.
+schemas: the fetch manifest (with the datasets' categories), `docs/` and `clean/` parts
+(DOC_SCHEMA, and clean's per-document stats) with their manifests, `quality/` parts that mirror
+the clean parts row for row, and `dedup/clusters.parquet` with its manifest.
 
 The quality signals are the real ones (`corpus.quality.SignalComputer`), and the documents are
 chosen so that the outcome under the default thresholds is plain: `SHORT` texts are far below
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from corpus.clean.stage import stats_schema
 from corpus.quality.config import QualityConfig
 from corpus.quality.signals import SignalComputer, signals_table
 from kuznia.files import write_json_atomic
@@ -115,8 +117,33 @@ def parts_of(source: str):
                                         "text": [t for t, _ in part], "meta": metas}
 
 
+# Speakleash categories of the synthetic datasets (in the manifests `build_fetch` writes): alpha
+# is crawled web (the `web` threshold profile), beta documentation (`curated`).
+CATEGORIES = {"speakleash.alpha": "Internet", "speakleash.beta": "Dokumentacja"}
+
+
+def build_fetch(work_dir: Path) -> Path:
+    """The fetch stage's manifest and the dataset manifests it lists (the corpus stage reads each
+    source's category there)."""
+    sources: dict[str, dict] = {}
+    for source in SOURCES:
+        if source.startswith("speakleash."):
+            name = source.split(".", 1)[1]
+            path = f"speakleash/{name}.manifest"
+            write_json_atomic(work_dir / "raw" / path, {"name": name, "file_size": 1,
+                                                        "category": CATEGORIES[source]})
+            sources[source] = {"kind": "speakleash", "dataset": name, "files": [{"path": path}]}
+        else:
+            sources[source] = {"kind": "wikipedia", "files": []}
+    write_json_atomic(work_dir / "raw" / "_manifest.json", {"stage": "fetch", "fingerprint": "f-fetch",
+                                                             "counts": {}, "sources": sources})
+    return work_dir
+
+
 def build_docs(work_dir: Path) -> Path:
-    """Only the docs stage's output: parts and a manifest (what the real later stages read)."""
+    """The fetch manifest and the docs stage's output: parts and a manifest (what the real later
+    stages read)."""
+    build_fetch(work_dir)
     docs_counts: dict[str, dict] = {}
     for source, parts in SOURCES.items():
         for name, rows in parts_of(source):
@@ -134,6 +161,13 @@ def build_docs(work_dir: Path) -> Path:
     return work_dir
 
 
+def clean_stats(ids: list[str], texts: list[str]) -> pa.Table:
+    """The clean stage's per-document side table for texts cleaning left as they were."""
+    schema = stats_schema()
+    cols = {"id": ids, "chars_in": [len(t) for t in texts], "chars_out": [len(t) for t in texts]}
+    return pa.table({f.name: cols.get(f.name, [0] * len(ids)) for f in schema}, schema=schema)
+
+
 def build(work_dir: Path) -> Path:
     """Write the synthetic upstream stages under `work_dir` (docs, clean, quality, dedup)."""
     build_docs(work_dir)
@@ -141,6 +175,7 @@ def build(work_dir: Path) -> Path:
     for source in SOURCES:
         for name, rows in parts_of(source):
             write_docs(work_dir / "clean" / source / name, rows)
+            write_table(work_dir / "clean" / "_stats" / source / name, clean_stats(rows["id"], rows["text"]))
             write_table(work_dir / "quality" / source / name, signals_table(
                 rows["id"], [computer(t, m) for t, m in zip(rows["text"], rows["meta"])]))
     write_json_atomic(work_dir / "clean" / "_manifest.json", {"stage": "clean", "fingerprint": "f-clean",

@@ -29,7 +29,7 @@ def e2e_config(path: Path, **overrides) -> Path:
     data["fetch"]["speakleash"]["base_url"] = str(ROOT / "data" / "demo" / "speakleash")
     data["fetch"]["wikipedia"]["base_url"] = str(ROOT / "data" / "demo" / "wikipedia")
     data["docs"]["part_bytes"] = 262144
-    data["train"].update({"max_steps": 12, "warmup_steps": 3, "eval_every_steps": 6, "checkpoint_every_steps": 6, "eval_batches": 2})
+    data["train"].update({"max_steps": 12, "warmup_steps": 3, "eval_every_steps": 6, "checkpoint_every_steps": 6, "eval_bytes_per_source": 1024})
     for key, value in overrides.items():
         d = data
         *head, last = key.split(".")

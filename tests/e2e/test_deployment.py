@@ -108,7 +108,7 @@ def test_prefect_deployment_run_of_the_demo(tmp_path):
 
         wd = tmp_path / "work"
         params = {"work_dir": str(wd), "overrides": {"train.max_steps": 12, "train.warmup_steps": 3, "train.eval_every_steps": 6,
-                                                     "train.checkpoint_every_steps": 6, "train.eval_batches": 2}}
+                                                     "train.checkpoint_every_steps": 6, "train.eval_bytes_per_source": 1024}}
         run = subprocess.run([PREFECT, "deployment", "run", "kuznia-pipeline/demo", "--watch",
                               "--params", json.dumps(params)], cwd=ROOT, env=env, capture_output=True,
                              text=True, timeout=900)
@@ -131,6 +131,8 @@ def test_prefect_deployment_run_of_the_demo(tmp_path):
         assert len(prefixes) == 2 and all(p.startswith("kuznia-demo-") for p in prefixes), keys
         for p in prefixes:
             assert {f"{p}-run", f"{p}-corpus-funnel", f"{p}-corpus"} <= keys
+        # the trainer's progress and evaluations, through the run reporter hook (the first work dir trained)
+        assert sum({f"{p}-train-progress", f"{p}-train-eval", f"{p}-train-eval-sources"} <= keys for p in prefixes) == 1
         report = latest_artifact(api, sorted(prefixes)[0] + "-corpus-report")
         assert "![funnel](data:image/png;base64," in report["data"]  # charts inline, not a file:// link
 

@@ -66,3 +66,12 @@ def test_yaml_booleans_in_text_fields_say_how_to_write_the_word(tmp_path: Path):
     with pytest.raises(ConfigError, match=r"fetch.wikipedia.wiki: Input should be a valid string \(got false: "
                                           r"YAML reads yes/no/on/off/true/false as booleans; quote the word"):
         load_config(ROOT / "configs" / "demo.yaml", overrides={"fetch.wikipedia.wiki": False})
+
+
+def test_a_section_given_twice_is_refused_with_both_lines(tmp_path: Path):
+    p = _write(tmp_path, "train:\n  max_steps: 5\nseed: 1\ntrain:\n  max_steps: 7\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: key 'train' appears twice, at lines 1 and 4; keep one"):
+        load_config(p)
+    p = _write(tmp_path, "train:\n  lr: 1.0e-3\n  lr: 2.0e-3\n")
+    with pytest.raises(ConfigError, match=r"key 'lr' appears twice, at lines 2 and 3"):
+        load_config(p)

@@ -23,11 +23,11 @@ def test_upstream_stages_come_earlier_in_dag_order():
         seen.add(info.name)
 
 
-def test_folders_are_distinct_and_the_gpu_stage_does_not_fan_out():
+def test_folders_are_distinct_and_the_gpu_stages_do_not_fan_out():
     folders = [s.folder for s in registry.STAGES]
     assert len(set(folders)) == len(folders)
-    assert [s.name for s in registry.STAGES if s.gpu] == ["train"]
-    assert not registry.info("train").fans_out and registry.info("clean").fans_out
+    assert [s.name for s in registry.STAGES if s.gpu] == ["train", "eval"]  # eval runs models on the GPU
+    assert not any(s.fans_out for s in registry.STAGES if s.gpu) and registry.info("clean").fans_out
 
 
 def test_parse_stages_lists_and_ranges():
@@ -43,6 +43,6 @@ def test_parse_stages_lists_and_ranges():
 
 
 def test_downstream_follows_every_path():
-    assert registry.downstream("tokenizer") == ["tokens", "train", "export"]
-    assert registry.downstream("quality") == ["corpus", "tokenizer", "tokens", "train", "export"]
-    assert registry.downstream("export") == []
+    assert registry.downstream("tokenizer") == ["tokens", "train", "export", "eval"]
+    assert registry.downstream("quality") == ["corpus", "tokenizer", "tokens", "train", "export", "eval"]
+    assert registry.downstream("export") == ["eval"] and registry.downstream("eval") == []
