@@ -13,7 +13,10 @@ import ctypes
 import functools
 import os
 import signal
+import socket
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,34 +32,42 @@ from flows.runners import dask_cluster, flow_mapper, task_runner_for
 from kuznia import registry
 from kuznia.driver import run_stage
 from kuznia.files import DiskFull
-from kuznia.lock import LockHeld, hold_run
+from kuznia.lock import LockHeld, hold, hold_run
 from kuznia.progress import reporting_to
 from kuznia.registry import UnknownStage
 from kuznia.stage import StageError, load_spec
 
 
 @contextlib.contextmanager
-def gpu_slot(stage: str):
-    """Hold the global concurrency limit `kuznia-gpu-<id>` (1 slot) while a GPU stage runs.
-
-    Two pipelines on one machine would otherwise train on the same GPU at once. The limit is
-    created on first use; `<id>` is CUDA_VISIBLE_DEVICES (all GPUs the process may see).
+def gpu_slot(stage: str, log: Callable[[str], None] = print):
+    """Hold this machine's GPUs while a GPU stage runs, so that two pipelines never train on the
+    same GPU at once: a lock file (`<tmp>/.kuznia/gpu-<ids>.lock`, ids from CUDA_VISIBLE_DEVICES),
+    waited for, which the kernel frees when its holder dies; and, for the Prefect UI, the global
+    concurrency limit `kuznia-gpu-<host>-<ids>` (1 slot). A slot a killed run left taken (its
+    lease died with its temporary API server) is given back first: holding the lock proves that
+    no live run holds it.
     """
     if not registry.info(stage).gpu:
         yield
         return
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
     from prefect.concurrency.sync import concurrency
 
-    name = "kuznia-gpu-" + (os.environ.get("CUDA_VISIBLE_DEVICES") or "all").replace(",", "_")
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(name)
-        except Exception:  # noqa: BLE001 - ObjectNotFound: create it
-            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-    with concurrency(name, occupy=1, strict=True):
-        yield
+    ids = (os.environ.get("CUDA_VISIBLE_DEVICES") or "all").replace(",", "_")
+    name = f"kuznia-gpu-{socket.gethostname()}-{ids}"
+    with hold(tempfile.gettempdir(), f"gpu-{ids}", what="the GPU", wait=log):
+        with get_client(sync_client=True) as client:
+            try:
+                limit = client.read_global_concurrency_limit_by_name(name)
+            except Exception:  # noqa: BLE001 - ObjectNotFound: create it
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+            else:
+                if limit.active_slots:
+                    log(f"{name}: giving back {limit.active_slots} slot(s) left taken by a run that died")
+                    client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active_slots=0))
+        with concurrency(name, occupy=1, strict=True):
+            yield
 
 
 @flow(name="kuznia-stage", flow_run_name="{stage}", log_prints=True)
@@ -71,8 +82,8 @@ def stage_flow(stage: str, cfg: PipelineConfig, work_dir: str, force: bool = Fal
     spec = load_spec(stage)
     try:
         # The trainer's progress and evaluations become artifacts through the run reporter hook.
-        with gpu_slot(stage), reporting_to(PrefectReporter(artifact_prefix(cfg))):
-            result = run_stage(spec, cfg, Path(work_dir), force=force, mapper=flow_mapper(spec),
+        with gpu_slot(stage, logger.info), reporting_to(PrefectReporter(artifact_prefix(cfg))):
+            result = run_stage(spec, cfg, Path(work_dir), force=force, mapper=flow_mapper(spec, cfg),
                                workers=cfg.runner.n_workers(), log=logger.info)
     except (StageError, LockHeld, DiskFull) as e:
         logger.error(f"stage {stage} failed: {e}")

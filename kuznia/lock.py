@@ -20,7 +20,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 LOCK_DIR = ".kuznia"
@@ -68,18 +68,23 @@ def _describe(info: dict) -> str:
 
 @contextlib.contextmanager
 def hold(work_dir: Path | str, name: str, *, shared: bool = False, config: str = "",
-         what: str = "", note: bool = True) -> Iterator[None]:
-    """Hold lock `name` of a work dir for the block, or raise `LockHeld` at once."""
+         what: str = "", note: bool = True, wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold lock `name` of a work dir for the block, or raise `LockHeld` at once; with `wait`,
+    call it with who holds the lock, then wait for it."""
     lock = Path(work_dir) / LOCK_DIR / f"{name}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     try:
         try:
-            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             who = "; ".join(_describe(h) for h in holders(lock)) or "another process"
-            raise LockHeld(f"{what or name} in {Path(work_dir)} is in use by {who}: wait for it to finish, "
-                           "or stop it (a stopped run's lock is released at once)") from None
+            if wait is None:
+                raise LockHeld(f"{what or name} in {Path(work_dir)} is in use by {who}: wait for it to finish, "
+                               "or stop it (a stopped run's lock is released at once)") from None
+            wait(f"{what or name} is in use by {who}: waiting for it")
+            fcntl.flock(fd, mode)
         if not note:
             yield
             return

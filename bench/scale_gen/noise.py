@@ -21,6 +21,8 @@ import ftfy.bad_codecs  # noqa: F401 - registers the sloppy-windows-125x codecs
 import numpy as np
 
 from corpus.dedup.shingles import shingle_batch
+from scale_gen.segments import ROOT  # noqa: F401 - puts the repository on the path for scripts/
+from scripts.demo_data.noise import malformed_line as demo_malformed_line
 
 CODECS = {"cp1250": "sloppy-windows-1250", "cp1252": "sloppy-windows-1252", "iso-8859-2": "iso8859_2",
           "latin-1": "latin_1"}
@@ -124,24 +126,12 @@ MALFORMED = {"truncated_json": "invalid_json", "invalid_utf8": "invalid_utf8", "
              "missing_text": "no_text", "text_not_string": "no_text"}
 
 
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
 def malformed_line(problem: str, text: str, meta: dict) -> bytes:
-    """One broken `.jsonl` line (no newline) showing `problem`."""
-    if problem == "truncated_json":
-        full = _dumps({"meta": meta, "text": text})
-        return full[: int(len(full) * 0.6)].encode("utf-8")
-    if problem == "invalid_utf8":  # the text written in ISO-8859-2, as an old Polish site would
-        if not POLISH_LETTER.search(text):  # pure ASCII would still be valid UTF-8
-            text += " Zażółć gęślą jaźń."
-        head = _dumps({"meta": meta})[:-1]
-        return head.encode("utf-8") + b',"text":' + _dumps(text).encode("iso8859_2", errors="replace") + b"}"
-    if problem == "not_an_object":
-        return _dumps([text, meta]).encode("utf-8")
-    if problem == "missing_text":
-        return _dumps({"content": text, "meta": meta}).encode("utf-8")
-    if problem == "text_not_string":
-        return _dumps({"meta": meta, "text": None}).encode("utf-8")
-    raise ValueError(f"unknown malformed-line problem {problem!r}; use one of {sorted(MALFORMED)}")
+    """One broken `.jsonl` line (no newline) showing `problem`: the demo mirror's own broken
+    lines, with Polish letters added to a pure-ASCII text first for `invalid_utf8` (written in
+    ISO-8859-2, pure ASCII would still be valid UTF-8)."""
+    if problem not in MALFORMED:
+        raise ValueError(f"unknown malformed-line problem {problem!r}; use one of {sorted(MALFORMED)}")
+    if problem == "invalid_utf8" and not POLISH_LETTER.search(text):
+        text += " Zażółć gęślą jaźń."
+    return demo_malformed_line(problem, text, meta)

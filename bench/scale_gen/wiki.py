@@ -27,6 +27,7 @@ import numpy as np
 
 from corpus.sources.wikipedia import doc_id, wikitext_to_text
 from scale_gen.segments import SegmentTable
+from scripts.demo_data.wiki_dump import mediawiki_sha1
 
 DUMP_DATE = "20240101"
 TITLE_WORD = re.compile(r"[^\W_]+")
@@ -141,15 +142,6 @@ def plan_pages(table: SegmentTable, target_bytes: int, seed: int) -> tuple[list[
     return pages, truth
 
 
-def _sha1_base36(text: str) -> str:
-    n = int(hashlib.sha1(text.encode("utf-8")).hexdigest(), 16)
-    digits = ""
-    while n:
-        n, r = divmod(n, 36)
-        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + digits
-    return digits.rjust(31, "0")
-
-
 def page_xml(page: Page) -> str:
     """One `<page>` of an export-0.10 dump (one revision, as `pages-articles` has)."""
     redirect = f"    <redirect title={quoteattr(page.redirect)} />\n" if page.redirect else ""
@@ -160,7 +152,7 @@ def page_xml(page: Page) -> str:
             f"</timestamp>\n      <contributor>\n        <username>Bot-Kuźnia</username>\n        <id>4242</id>\n"
             f"      </contributor>\n      <model>wikitext</model>\n      <format>text/x-wiki</format>\n"
             f'      <text bytes="{len(page.text.encode("utf-8"))}" xml:space="preserve">{escape(page.text)}</text>\n'
-            f"      <sha1>{_sha1_base36(page.text)}</sha1>\n    </revision>\n  </page>\n")
+            f"      <sha1>{mediawiki_sha1(page.text)}</sha1>\n    </revision>\n  </page>\n")
 
 
 def write_dump(pages: list[Page], folder: Path) -> dict:

@@ -18,6 +18,7 @@ import json
 import re
 import shlex
 import shutil
+import sqlite3
 import threading
 from collections import Counter
 from functools import partial
@@ -169,3 +170,21 @@ def test_bad_sources_are_reported_and_the_corpus_is_built_from_the_rest(bad_mirr
     st = " ".join(kuznia(["status", *where], tmp_path).stdout.split())
     for src in failed:
         assert f"{src}:" in st, src
+
+
+def test_a_gpu_slot_left_taken_by_a_dead_run_is_given_back(reference, copy_of, tmp_path):
+    """The slot count of Prefect's concurrency limit lives in the database, the lease that frees it
+    in the temporary API server: a run killed while training left the slot taken for good, and
+    every later run waited for it. The GPU lock file says no live run holds it: it is given back."""
+    wd = copy_of(reference)
+    cfg = e2e_config(tmp_path / "config.yaml")
+    where = ["--config", str(cfg), "--work-dir", str(wd)]
+    kuznia(["run", "--stages", "train", *where], tmp_path)  # creates the limit
+    db = sqlite3.connect(tmp_path / "prefect-home" / "prefect.db")
+    with db:
+        assert db.execute("update concurrency_limit_v2 set active_slots = 1 where name like 'kuznia-gpu-%'"
+                          ).rowcount == 1  # what a SIGKILL mid-training leaves
+    out = kuznia(["run", "--stages", "train", *where], tmp_path, timeout=180)
+    assert "giving back 1 slot(s) left taken by a run that died" in out.stdout + out.stderr
+    assert [r[0] for r in db.execute("select active_slots from concurrency_limit_v2")] == [0]
+    db.close()
