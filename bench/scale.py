@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import yaml  # noqa: E402
 from scale_monitor import Monitor  # noqa: E402
-from scale_report import forecast, print_tables, stage_rows, text_bytes  # noqa: E402
+from scale_report import forecast, print_tables, shard_bytes, stage_rows, text_bytes  # noqa: E402
 from scale_serve import serve  # noqa: E402
 
 STAGES = "fetch-tokens"
@@ -101,7 +101,8 @@ def one_size(gb: float, args: argparse.Namespace) -> dict:
         wall, mon = run_kuznia(["run", "--stages", STAGES, *where], base, log, monitor=True)
         n_text = text_bytes(wd)
         rows = stage_rows(wd, mon, args.workers, n_text)
-        out = {"gb": gb, "wall_s": wall, "text_bytes": n_text, "rows": rows, "workers": args.workers}
+        out = {"gb": gb, "wall_s": wall, "text_bytes": n_text, "rows": rows, "workers": args.workers,
+               "shard_bytes": shard_bytes(wd)}
         if args.rerun:
             out["rerun_s"], _ = run_kuznia(["run", "--stages", STAGES, *where], base, log)
             print(f"rerun with nothing changed: {out['rerun_s']:.1f} s")
@@ -118,9 +119,11 @@ def kill_test(where: list[str], base: Path, log: Path, wd: Path) -> dict:
     """SIGKILL mid-way through a quality re-run, then a rerun: finished tasks are not redone."""
     from e2e_kill import kill_mid_stage  # bench/e2e_kill.py
 
-    change = ["--set", "quality.lang_sample_chars=1999"]  # re-runs every quality task
+    now = json.loads((wd / "quality" / "_manifest.json").read_text())["config"]["quality"]["lang_sample_chars"]
+    change = ["--set", f"quality.lang_sample_chars={now - 1}"]  # re-runs every quality task
+    n_tasks = len(list((wd / "quality" / "_tasks").glob("*/*.json")))
     markers, killed_at = kill_mid_stage([*KUZNIA, "stage", "quality", *where, *change], wd / "quality",
-                                        env(base), log)
+                                        env(base), log, min_done=max(2, n_tasks // 2))
     t0 = time.time()
     with open(log, "a") as out:
         subprocess.run([*KUZNIA, "stage", "quality", *where, *change], cwd=ROOT, env=env(base),
@@ -148,8 +151,13 @@ def main() -> None:
     ap.add_argument("--kill-test", action="store_true")
     ap.add_argument("--mirror", type=Path, help="an existing mirror (speakleash/, wikipedia/) instead of "
                     "a generated one (e.g. data/demo, with --gb naming the run)")
+    ap.add_argument("--tables-only", action="store_true", help="print the tables and the forecast "
+                    "from the sizes' result.json under --root (runs nothing)")
     args = ap.parse_args()
-    results = [one_size(gb, args) for gb in args.gb]
+    if args.tables_only:
+        results = [json.loads((args.root / f"{gb:g}gb" / "result.json").read_text()) for gb in args.gb]
+    else:
+        results = [one_size(gb, args) for gb in args.gb]
     print_tables(results)
     forecast(results[-1], cores=(16, 64))
 

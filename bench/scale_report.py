@@ -34,6 +34,12 @@ def text_bytes(wd: Path) -> int:
     return round(chars * (n_bytes / n_chars if n_chars else 1.0))
 
 
+def shard_bytes(wd: Path) -> int:
+    """Bytes of the token shards alone (`tokens/train`, `tokens/val`; not the encode work files)."""
+    outs = json.loads((wd / "tokens" / MANIFEST).read_text())["outputs"]
+    return sum(o["bytes"] for o in outs if o["path"].split("/")[0] in ("train", "val"))
+
+
 def _phases(stage_dir: Path) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for d in sorted((stage_dir / TASKS).glob("*")):
@@ -133,6 +139,6 @@ def forecast(r: dict, cores: tuple[int, ...]) -> None:
         parts = ", ".join(f"{s} {v / 3600:.2f} h" for s, v in per.items())
         print(f"  {c} cores: {total / 3600:.1f} h ({parts}); bounded by {bound}")
     raw = next((x["bytes_end"] for x in r["rows"] if x["stage"] == "fetch"), 0)
-    tokens = next((x["bytes_end"] for x in r["rows"] if x["stage"] == "tokens"), 0)
+    tokens = r.get("shard_bytes") or next((x["bytes_end"] for x in r["rows"] if x["stage"] == "tokens"), 0)
     print(f"  disk: peak {peak * k / 1e12:.2f} TB; raw {raw * k / 1e12:.2f} TB, token shards {tokens * k / 1e12:.2f} TB; "
           f"peak / (2.5 × raw + shards) = {peak / max(1, 2.5 * raw + tokens):.2f} (target ≤ 1)")

@@ -72,8 +72,9 @@ class TokensConfig(Section):
     # Fields that cannot change outputs (Section.NOT_FINGERPRINTED).
     NOT_FINGERPRINTED = frozenset({"batch_docs", "parts_per_task", "bucket_tokens", "keep_work"})
 
-    shard_tokens: int = Field(1_000_000_000, ge=1)
-    """Tokens per shard file: a shard closes at the first document boundary past this budget."""
+    shard_tokens: int = Field(250_000_000, ge=1)
+    """Tokens per shard file (500 MB at 2 bytes a token): a shard closes at the first document
+    boundary past this budget. The write phase holds about twice a shard in memory."""
     val_fraction: float = Field(0.001, ge=0.0, lt=1.0)
     """Share of documents (by id hash) that go to `tokens/val/` instead of `tokens/train/`."""
     val_min_docs: int = Field(1, ge=0)

@@ -24,6 +24,7 @@ unless `tokens.keep_work` is off.
 from __future__ import annotations
 
 import math
+import mmap
 import multiprocessing
 import os
 import shutil
@@ -301,6 +302,15 @@ class RollingShards:
         return self.shards
 
 
+def _drop_pages(arr: np.ndarray) -> None:
+    """Unmap the pages of a memory-mapped array that this process touched (they stay in the page
+    cache): otherwise reading every encode file bucket by bucket leaves all of them counted in
+    the worker's memory by the end of the split."""
+    mm = getattr(arr, "_mmap", None)
+    if mm is not None and hasattr(mm, "madvise"):
+        mm.madvise(mmap.MADV_DONTNEED)
+
+
 def run_write(ctx: StageContext, task: dict) -> dict:
     """Merge one split's documents bucket by bucket in key order and write its shards."""
     split = task["split"]
@@ -329,6 +339,8 @@ def run_write(ctx: StageContext, task: dict) -> dict:
             lengths.append(r["length"])
             sources.append(np.full(hi - lo, source, SOURCE_DTYPE))
             base += last - first
+        for tokens, _, _ in inputs:  # the bucket is copied out: its pages need not stay in our RSS
+            _drop_pages(tokens)
         if not chunks:
             continue
         order = np.argsort(np.concatenate(keys), kind="stable")
