@@ -19,7 +19,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 import flows.prefect_env  # noqa: F401  (must precede the Prefect import)
 from flows.config import PipelineConfig
-from kuznia.mappers import Mapper
+from kuznia.mappers import Mapper, serial_mapper
 from kuznia.stage import StageSpec, TaskCall, load_spec, run_task
 
 
@@ -35,13 +35,7 @@ def stage_batch(calls: list[TaskCall], label: str) -> list[Any]:
     marker (a kill mid-batch loses only the unfinished ones). A failed task's exception is
     returned in its place so that its siblings still run; the driver reports it and fails the
     stage (the Prefect task itself ends Completed)."""
-    out: list[Any] = []
-    for call in calls:
-        try:
-            out.append(run_task(call))
-        except Exception as e:  # noqa: BLE001 - a failed task must not stop its siblings
-            out.append(e)
-    return out
+    return serial_mapper(calls)
 
 
 def _input_bytes(call: TaskCall) -> int | None:

@@ -64,6 +64,17 @@ def _class(cps, i, table):
     return table[cps[i]] & CLASS_BITS
 
 
+@njit(cache=True, inline="always")
+def _run_end(cps, j, end, table, cls):
+    """Where a run of class `cls` (combining marks included) that goes on from `j` ends."""
+    while j < end:
+        k = _class(cps, j, table)
+        if k != cls and k != MARK:
+            break
+        j += 1
+    return j
+
+
 @njit(cache=True)
 def piece_end(cps, i, end, table):
     """Where the piece starting at `i` ends (exclusive); `end` is the text's end."""
@@ -74,23 +85,11 @@ def piece_end(cps, i, end, table):
         if nxt != SPACE and nxt != WHITESPACE:
             j, c = i + 1, nxt  # ` ?` takes the space
     if c == LETTER:
-        j += 1
-        while j < end:
-            k = _class(cps, j, table)
-            if k != LETTER and k != MARK:
-                break
-            j += 1
-        return j
+        return _run_end(cps, j + 1, end, table, LETTER)
     if c == NUMBER:
         return j + 1
     if c == OTHER or c == MARK:
-        j += 1
-        while j < end:
-            k = _class(cps, j, table)
-            if k != OTHER and k != MARK:
-                break
-            j += 1
-        return j
+        return _run_end(cps, j + 1, end, table, OTHER)
     k = i + 1  # whitespace: here j == i
     while k < end:
         w = _class(cps, k, table)

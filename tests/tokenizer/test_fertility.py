@@ -7,7 +7,7 @@ import pytest
 
 from tokenizer.fertility import count_texts, format_table, summarize, with_ratios
 from tokenizer.shards import ShardWriter
-from tokenizer.tokens import RollingShards
+from tokenizer.rolling import RollingShards
 
 
 class FakeEncoding:
