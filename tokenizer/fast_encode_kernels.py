@@ -27,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kuznia.hash_kernels import FNV_SEED, MIX1, finish, fnv_step, nonzero
+
 # Low three bits of the class table.
 OTHER = 0  # neither whitespace, letter nor number (symbols, controls, unassigned)
 LETTER = 1  # \p{L}
@@ -39,11 +41,6 @@ CLASS_BITS = 7
 UNTRUSTED = 8  # its class may differ in the tokenizers' regex engine: the text goes to `tokenizers`
 NOT_NFC_INERT = 16  # NFC might change a text holding it: normalise the text first
 
-_PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime
-_SEED = np.uint64(0xCBF29CE484222325)  # FNV-1a offset basis
-_MIX1 = np.uint64(0xFF51AFD7ED558CCD)  # murmur3's 64-bit finalizer constants
-_MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
-_S33 = np.uint64(33)
 
 
 @njit(cache=True)
@@ -117,16 +114,10 @@ def piece_starts(cps, table):
 def _hash(cps, i, n):
     """FNV-1a over the code points, then murmur3's finalizer with the length; never 0 (0 marks
     an empty slot)."""
-    h = _SEED
+    h = FNV_SEED
     for k in range(i, i + n):
-        h = (h ^ np.uint64(cps[k])) * _PRIME
-    h ^= np.uint64(n)
-    h ^= h >> _S33
-    h *= _MIX1
-    h ^= h >> _S33
-    h *= _MIX2
-    h ^= h >> _S33
-    return h if h != 0 else np.uint64(1)
+        h = fnv_step(h, cps[k])
+    return nonzero(finish(h, n))
 
 
 @njit(cache=True, inline="always")
@@ -134,7 +125,7 @@ def _pair_rank(a, b, pair_keys, pair_rank):
     """The slot of merge (a, b) in the merge table, or -1."""
     key = (np.uint64(a) << np.uint64(32)) | np.uint64(b)
     mask = pair_keys.size - 1
-    s = np.int64(((key * _MIX1) >> np.uint64(20)) & np.uint64(mask))
+    s = np.int64(((key * MIX1) >> np.uint64(20)) & np.uint64(mask))
     while pair_rank[s] >= 0:
         if pair_keys[s] == key:
             return s

@@ -15,17 +15,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kuznia.hash_kernels import FNV_SEED as _SEED
+from kuznia.hash_kernels import finish, fnv_step, nonzero
+
 LETTER = 1  # `[^\W\d_]`: what a line's key is made of
 BREAK = 2  # a line break cleaning turns into "\n" (rules.rule_control_chars): \r \v \f \x85 U+2028 U+2029
 SEPARATOR = 4  # runs of up to 3 of these with a space on each side separate items: » › → | • · / > ~ : – — -
 SPACE = 8  # str.isspace (and not a break)
 
 _LF, _CR = 0x0A, 0x0D
-_SEED = np.uint64(0xCBF29CE484222325)  # FNV-1a offset basis
-_PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime
-_MIX1 = np.uint64(0xFF51AFD7ED558CCD)  # murmur3's 64-bit finalizer constants
-_MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
-_S33 = np.uint64(33)
 # Mixed into template hashes so that a template never equals a whole line's key.
 _TEMPLATE_SALT = np.uint64(0x5851F42D4C957F2D)
 
@@ -33,13 +31,7 @@ _TEMPLATE_SALT = np.uint64(0x5851F42D4C957F2D)
 @njit(cache=True, inline="always")
 def _finish(h, length, salt):
     """murmur3's finalizer with the length and a salt mixed in; never 0 (0 means "no key")."""
-    h ^= np.uint64(length) ^ salt
-    h ^= h >> _S33
-    h *= _MIX1
-    h ^= h >> _S33
-    h *= _MIX2
-    h ^= h >> _S33
-    return h if h != np.uint64(0) else np.uint64(1)
+    return nonzero(finish(h ^ salt, length))
 
 
 @njit(cache=True)
@@ -103,7 +95,7 @@ def line_hashes(cp, offsets, classes):
                 if c == _CR and i + 1 < end and cp[i + 1] == _LF:
                     i += 1
             elif cls & LETTER:
-                h = (h ^ np.uint64(c)) * _PRIME
+                h = fnv_step(h, c)
                 letters += 1
             elif cls & SEPARATOR and i > begin and letters and cp[i - 1] < n_classes \
                     and classes[cp[i - 1]] & SPACE:

@@ -18,6 +18,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kuznia.hash_kernels import FNV_SEED as _SEED
+from kuznia.hash_kernels import finish as _finish
+from kuznia.hash_kernels import fnv_step as _step
+
 # Bits of the character-class table.
 WORD_RUN = 1  # matched by `[^\W_]`: runs of these make one token
 NON_SPACE = 2  # matched by `\S`: any other such character is a token on its own
@@ -37,30 +41,7 @@ TERMINAL = 256  # terminal punctuation
 N_COLUMNS = 25
 
 _LF, _CR, _HASH, _DOT, _ELLIPSIS = 0x0A, 0x0D, 0x23, 0x2E, 0x2026
-_SEED = np.uint64(0xCBF29CE484222325)  # FNV-1a offset basis
-_PRIME = np.uint64(0x100000001B3)  # FNV's 64-bit prime
-_MIX1 = np.uint64(0xFF51AFD7ED558CCD)  # murmur3's 64-bit finalizer constants
-_MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
-_S33 = np.uint64(33)
 _NGRAM = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier that chains token hashes into n-grams
-
-
-@njit(cache=True, inline="always")
-def _step(h, c):
-    """FNV-1a over 32-bit code points."""
-    return (h ^ np.uint64(c)) * _PRIME
-
-
-@njit(cache=True, inline="always")
-def _finish(h, length):
-    """murmur3's finalizer (so low bits index a table well), with the length mixed in."""
-    h ^= np.uint64(length)
-    h ^= h >> _S33
-    h *= _MIX1
-    h ^= h >> _S33
-    h *= _MIX2
-    h ^= h >> _S33
-    return h
 
 
 @njit(cache=True)
