@@ -36,9 +36,10 @@ class RunnerConfig(Section):
     """Worker processes; None means one per CPU core."""
     address: str | None = None
     """`runner: dask` only: the scheduler address of an existing cluster (None: a local one)."""
-    batch_mb: int = Field(32, ge=0)
-    """In a flow, small tasks go to the workers together, about this many MB of input per Prefect
-    task (a Prefect task costs ~0.1 s of dispatch); each keeps its own marker. 0: one each."""
+    batch: bool = True
+    """In a flow, a phase's tasks go to the workers in groups, large ones first (a Prefect task
+    costs ~0.1 s of dispatch; `flows.runners.batches`); each keeps its own marker. Off: one
+    Prefect task each."""
 
     def n_workers(self) -> int:
         return self.workers or os.cpu_count() or 1

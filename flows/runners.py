@@ -47,42 +47,51 @@ def _input_bytes(call: TaskCall) -> int | None:
     return sum(p.stat().st_size for p in paths if p.is_file())
 
 
-def batches(calls: list[TaskCall], workers: int, batch_bytes: int) -> list[list[TaskCall]]:
-    """Consecutive tasks grouped so that a Prefect task reads about `batch_bytes` (never more
-    than the phase's bytes / (4 x workers), so that the workers stay evenly loaded): a Prefect
-    task costs ~0.1 s of dispatch, as long as a small docs part takes to clean. A task whose
-    phase does not list its inputs, or as large as the target, goes alone."""
+def batches(calls: list[TaskCall], workers: int) -> list[list[int]]:
+    """The tasks of a phase grouped into Prefect tasks (indices into `calls`), heaviest first.
+
+    A Prefect task costs ~0.1 s of dispatch in the flow's process, as long as many of our tasks
+    take, so a phase of many small tasks would spend its time there; one of few large tasks
+    must still keep every worker busy to the end. Guided self-scheduling does both: tasks are
+    taken by input bytes (`inputs` of their phase), largest first, and each group takes about
+    1/(2 x workers) of what is left (at least 1/(32 x workers) of the phase), so the groups
+    shrink as the phase goes and the last ones fill the workers' tails. A task whose phase does
+    not say its size in a phase that says the others' goes alone, first; when no task says, each
+    counts the same."""
     sizes = [_input_bytes(c) for c in calls]
-    known = [s for s in sizes if s is not None]
-    target = min(batch_bytes, sum(known) // (4 * max(workers, 1))) if known else 0
-    out: list[list[TaskCall]] = []
-    batch: list[TaskCall] = []
-    held = 0
-    for call, size in zip(calls, sizes):
-        if size is None or size >= target:
-            out += [batch, [call]]
-            batch, held = [], 0
-            continue
-        if held + size > target:
-            out.append(batch)
-            batch, held = [], 0
-        batch.append(call)
-        held += size
-    return [b for b in [*out, batch] if b]
+    if all(s is None for s in sizes):
+        sizes = [1] * len(calls)
+    out = [[i] for i, s in enumerate(sizes) if s is None]
+    order = sorted((i for i, s in enumerate(sizes) if s is not None), key=lambda i: (-sizes[i], i))
+    left = sum(sizes[i] for i in order)
+    floor = left / (32 * max(workers, 1))
+    group: list[int] = []
+    held = target = 0.0
+    for i in order:
+        if group and held + sizes[i] > target:  # full: the next group starts with this task
+            out.append(sorted(group))
+            left -= held
+            group, held = [], 0.0
+        if not group:
+            target = max(left / (2 * max(workers, 1)), floor)
+        group.append(i)
+        held += sizes[i]
+    return [*out, sorted(group)] if group else out
 
 
-def prefect_mapper(calls: list[TaskCall], batch_bytes: int = 0, workers: int = 1) -> list[Any]:
-    """Submit the tasks to the running flow's task runner, small ones together in batches
-    (`batches`); failures come back as exceptions, one result per task, in order.
+def prefect_mapper(calls: list[TaskCall], batch: bool = True, workers: int = 1) -> list[Any]:
+    """Submit the tasks to the running flow's task runner, grouped (`batches`) unless `batch` is
+    off; failures come back as exceptions, one result per task, in the order of `calls`.
 
     A progress artifact (`kuznia-<stage>-<phase>-progress`) follows the tasks as they finish.
     """
     from prefect.futures import as_completed
 
     stage, phase = calls[0].ctx.stage, calls[0].phase
-    groups = batches(calls, workers, batch_bytes) if batch_bytes else [[c] for c in calls]
-    futures = [stage_task.submit(g[0], label=g[0].label) if len(g) == 1 else
-               stage_batch.submit(g, label=f"{g[0].label} (+{len(g) - 1} more)") for g in groups]
+    groups = batches(calls, workers) if batch else [[i] for i in range(len(calls))]
+    futures = [stage_task.submit(calls[g[0]], label=calls[g[0]].label) if len(g) == 1 else
+               stage_batch.submit([calls[i] for i in g], label=f"{calls[g[0]].label} (+{len(g) - 1} more)")
+               for g in groups]
     progress = create_progress_artifact(0.0, key=f"kuznia-{stage}-{phase}-progress".replace("_", "-"),
                                         description=f"{stage}: {phase} tasks finished (%)")
     size = {id(f): len(g) for f, g in zip(futures, groups)}
@@ -90,13 +99,15 @@ def prefect_mapper(calls: list[TaskCall], batch_bytes: int = 0, workers: int = 1
     for fut in as_completed(futures):
         done += size[id(fut)]
         update_progress_artifact(progress, 100.0 * done / len(calls))
-    out: list[Any] = []
+    out: list[Any] = [None] * len(calls)
     for group, fut in zip(groups, futures):
         try:
             res = fut.result()
-            out.extend(res if len(group) > 1 else [res])
+            results = res if len(group) > 1 else [res]
         except Exception as e:  # noqa: BLE001 - the driver reports failed tasks together
-            out.extend([e] * len(group))
+            results = [e] * len(group)
+        for i, r in zip(group, results):
+            out[i] = r
     return out
 
 
@@ -116,11 +127,53 @@ def flow_mapper(spec: StageSpec, cfg: PipelineConfig) -> Mapper:
     """The mapper a stage's subflow uses."""
     if not spec.info.fans_out:
         return inline_prefect_mapper
-    return partial(prefect_mapper, batch_bytes=cfg.runner.batch_mb << 20, workers=cfg.runner.n_workers())
+    return partial(prefect_mapper, batch=cfg.runner.batch, workers=cfg.runner.n_workers())
 
 
-def task_runner_for(cfg: PipelineConfig, spec: StageSpec):
-    """The Prefect task runner of a stage's subflow."""
+class SharedProcessPool(ProcessPoolTaskRunner):
+    """One process pool for all the stages of a run (`run_pool`): each stage's subflow enters it
+    (the flow engine enters `duplicate()`, which is the pool itself) and it shuts down when the
+    run leaves it. A pool per stage would start and import its workers again each time (~1-3 s
+    a stage on 2 cores, and numba's kernels loaded again)."""
+
+    def __init__(self, max_workers: int):
+        super().__init__(max_workers=max_workers)
+        self._users = 0
+
+    def duplicate(self) -> SharedProcessPool:
+        return self
+
+    def __reduce__(self):
+        """Each task takes its flow (and so this runner) along, pickled: as a plain runner,
+        without the live queue and executor that cannot cross to a worker."""
+        return (ProcessPoolTaskRunner, (self._max_workers,))
+
+    def __enter__(self) -> SharedProcessPool:
+        if self._users == 0 or self._executor is None:  # first use, or cancelled by a stage
+            if self._started:
+                super().__exit__(None, None, None)
+            super().__enter__()
+        self._users += 1
+        return self
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        self._users -= 1
+        if self._users == 0:
+            super().__exit__(exc_type, exc_value, traceback)
+
+
+@contextlib.contextmanager
+def run_pool(cfg: PipelineConfig) -> Iterator[SharedProcessPool | None]:
+    """With `runner: process`, the pool the run's data stages share (None otherwise)."""
+    if cfg.runner.kind != "process":
+        yield None
+        return
+    with SharedProcessPool(cfg.runner.n_workers()) as pool:
+        yield pool
+
+
+def task_runner_for(cfg: PipelineConfig, spec: StageSpec, pool: SharedProcessPool | None = None):
+    """The Prefect task runner of a stage's subflow (`pool`: the run's shared process pool)."""
     runner = cfg.runner
     if spec.io_workers is not None:
         return ThreadPoolTaskRunner(max_workers=spec.io_workers(cfg))
@@ -133,7 +186,7 @@ def task_runner_for(cfg: PipelineConfig, spec: StageSpec):
             return DaskTaskRunner(address=runner.address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": runner.n_workers(), "threads_per_worker": 1,
                                               "processes": True, "host": "127.0.0.1"})
-    return ProcessPoolTaskRunner(max_workers=runner.n_workers())
+    return pool or ProcessPoolTaskRunner(max_workers=runner.n_workers())
 
 
 @contextlib.contextmanager

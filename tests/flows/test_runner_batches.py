@@ -1,7 +1,10 @@
-"""Small tasks go to Prefect together (`flows.runners.batches`): consecutive, in order, about
-`batch_bytes` each, never so few that the workers idle; a task of unknown size goes alone."""
+"""A phase's tasks go to Prefect in groups (`flows.runners.batches`): every task once, largest
+first, groups that shrink as the phase goes so the workers finish together, never fewer groups
+than workers; a task of unknown size goes alone."""
 
 from __future__ import annotations
+
+import random
 
 import pytest
 
@@ -12,23 +15,45 @@ from flows import runners
 def sized(monkeypatch):
     """Calls stand for themselves: an int is a task reading that many bytes, None an unknown."""
     monkeypatch.setattr(runners, "_input_bytes", lambda call: call)
-    return lambda sizes, workers, batch: runners.batches(list(sizes), workers, batch)
+    return lambda sizes, workers: runners.batches(list(sizes), workers)
 
 
-def test_batches_keep_order_and_cover_every_task_once(sized):
-    sizes = [5, 1, 1, 1, 30, 1, 2, 2, 2, 2, 9, 1]
-    groups = sized(sizes, 1, 8)
-    assert [s for g in groups for s in g] == sizes
-    # target = min(8, 57 // 4 = 14) = 8: 5+1+1+1 = 8; 30 alone; 1+2+2+2 = 7 (+2 > 8); 2; 9 alone; 1
-    assert groups == [[5, 1, 1, 1], [30], [1, 2, 2, 2], [2], [9], [1]]
+def _simulate(sizes: list[int], groups: list[list[int]], workers: int) -> list[float]:
+    """When each worker finishes, taking groups in order as it frees up (time = bytes)."""
+    free = [0.0] * workers
+    for g in groups:
+        w = free.index(min(free))
+        free[w] += sum(sizes[i] for i in g)
+    return free
 
 
-def test_few_large_tasks_are_never_grouped_below_four_per_worker(sized):
-    sizes = [10] * 16
-    groups = sized(sizes, 2, 1 << 30)  # target = 160 // 8 = 20: two tasks per batch, 8 batches
-    assert len(groups) == 8 and all(len(g) == 2 for g in groups)
+@pytest.mark.parametrize("workers", [1, 2, 4, 16])
+def test_every_task_once_and_the_workers_finish_together(sized, workers):
+    rnd = random.Random(workers)
+    sizes = [int(rnd.lognormvariate(17, 1.2)) for _ in range(180)]
+    groups = sized(sizes, workers)
+    assert sorted(i for g in groups for i in g) == list(range(len(sizes)))
+    assert all(g == sorted(g) for g in groups)  # plan order inside a group
+    assert len(groups) >= min(workers, len(sizes)) and len(groups) <= 40 * workers
+    assert sizes.index(max(sizes)) in groups[0]  # the largest task goes first
+    finish = _simulate(sizes, groups, workers)
+    assert max(finish) - min(finish) <= max(max(sizes), sum(sizes) / (16 * workers))
 
 
-def test_a_task_of_unknown_size_goes_alone_and_splits_the_run(sized):
-    four = [1, 1, 1, 1]  # target = min(100, 16 // 4) = 4
-    assert sized([*four, *four, None, *four, *four], 1, 100) == [four, four, [None], four, four]
+def test_many_small_tasks_share_few_prefect_tasks(sized):
+    groups = sized([1000] * 178, 2)
+    assert len(groups) <= 40 and sum(map(len, groups)) == 178
+
+
+def test_few_large_tasks_each_go_alone(sized):
+    assert sized([10, 30, 20], 4) == [[1], [2], [0]]
+
+
+def test_a_task_of_unknown_size_goes_alone_first(sized):
+    groups = sized([1, 1, None, 1, 1], 1)
+    assert groups[0] == [2] and sorted(i for g in groups[1:] for i in g) == [0, 1, 3, 4]
+
+
+def test_a_phase_without_sizes_is_grouped_by_count(sized):
+    groups = sized([None] * 100, 2)
+    assert 4 <= len(groups) <= 80 and sorted(i for g in groups for i in g) == list(range(100))
