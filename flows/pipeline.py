@@ -27,8 +27,8 @@ from prefect.states import Failed
 import flows.prefect_env  # noqa: F401  (must precede the Prefect import)
 from flows.artifacts import PrefectReporter, artifact_prefix, publish_report, publish_run, publish_stage
 from flows.config import DEFAULT_CONFIG, ConfigError, PipelineConfig, load_config
-from flows.reporting import TRAINING_REPORT_AFTER, refresh_report, refresh_training_report
-from flows.runners import dask_cluster, flow_mapper, task_runner_for
+from flows.reporting import TRAINING_REPORT_AFTER, ReportRefresher, refresh_training_report
+from flows.runners import dask_cluster, flow_mapper, run_pool, task_runner_for
 from kuznia import registry
 from kuznia.driver import run_stage
 from kuznia.files import DiskFull
@@ -126,25 +126,33 @@ def _die_with_parent() -> None:
 
 def _run_stages(cfg: PipelineConfig, names: list[str], force: bool) -> list[dict] | State:
     """The stages in order, each a subflow; the first failure ends the run `Failed` with its
-    reason. The report is rebuilt after the stages it shows and published once, at the end, with
-    a summary of the run on this (the parent) flow run."""
+    reason. The report is rebuilt after the stages it shows (on a thread, while the next stage
+    runs) and published once, at the end, with a summary of the run on this (the parent) flow
+    run. The data stages share one process pool (`run_pool`)."""
     logger = get_run_logger()
     wd = Path(cfg.work_dir).resolve()
     results: list[dict] = []
     failure = None
-    with dask_cluster(cfg) as run_cfg:
-        for name in names:
-            sub = stage_flow.with_options(task_runner=task_runner_for(run_cfg, load_spec(name)))
-            state = sub(stage=name, cfg=run_cfg, work_dir=str(wd), force=force, return_state=True)
-            if not state.is_completed():
-                failure = state.message or f"stage {name} ended {state.name}"
-                break
-            r = state.result()
-            results.append(r)
-            if registry.info(name).refreshes_report and not r["skipped"]:
-                refresh_report(cfg, wd, logger.warning)
-            if name in TRAINING_REPORT_AFTER and not r["skipped"]:
-                refresh_training_report(cfg, wd, logger.warning)
+    report = ReportRefresher(cfg, wd, logger.warning)
+    try:
+        with dask_cluster(cfg) as run_cfg, run_pool(run_cfg) as pool:
+            for name in names:
+                spec = load_spec(name)
+                if not spec.info.fans_out:  # it may draw in this process: the report is done first
+                    report.wait()
+                sub = stage_flow.with_options(task_runner=task_runner_for(run_cfg, spec, pool))
+                state = sub(stage=name, cfg=run_cfg, work_dir=str(wd), force=force, return_state=True)
+                if not state.is_completed():
+                    failure = state.message or f"stage {name} ended {state.name}"
+                    break
+                r = state.result()
+                results.append(r)
+                if registry.info(name).refreshes_report and not r["skipped"]:
+                    report.request()
+                if name in TRAINING_REPORT_AFTER and not r["skipped"]:
+                    refresh_training_report(cfg, wd, logger.warning)
+    finally:
+        report.close()
     prefix = artifact_prefix(cfg)
     if any(registry.info(r["stage"]).refreshes_report for r in results):
         publish_report(wd, prefix)

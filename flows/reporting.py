@@ -3,7 +3,9 @@ report after the stages it shows (no Prefect)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from flows.config import PipelineConfig
@@ -41,3 +43,33 @@ def refresh_training_report(cfg: PipelineConfig, work_dir: Path, log: Callable[[
     except Exception as e:  # noqa: BLE001
         log(f"training report not rebuilt: {type(e).__name__}: {e}")
         return None
+
+
+class ReportRefresher:
+    """The corpus report rebuilt on a thread of its own while the next stage runs (its workers
+    are other processes; the flow's thread only waits on them), instead of between the stages.
+    At most one rebuild runs and one waits: a request while one waits is already covered.
+    `wait()` before a stage that draws in this process (train, export, eval: matplotlib is not
+    for two threads at once) and at the end of the run."""
+
+    def __init__(self, cfg: PipelineConfig, work_dir: Path, log: Callable[[str], None] = print):
+        self.cfg, self.work_dir, self.log = cfg, work_dir, log
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="corpus-report")
+        self._queued: Future | None = None
+        self._lock = threading.Lock()
+
+    def request(self) -> None:
+        with self._lock:
+            if self._queued is not None and not self._queued.running() and not self._queued.done():
+                return
+            self._queued = self._pool.submit(refresh_report, self.cfg, self.work_dir, self.log)
+
+    def wait(self) -> None:
+        with self._lock:
+            queued = self._queued
+        if queued is not None:
+            queued.result()
+
+    def close(self) -> None:
+        self.wait()
+        self._pool.shutdown(wait=True)
