@@ -32,7 +32,7 @@ from kuznia.manifest import (
 )
 from kuznia.mappers import Mapper, serial_mapper
 from kuznia import prune
-from kuznia.prune import after_stage, consumed_by, mark_pruned, to_restore
+from kuznia.prune import after_stage, consumed_by, mark_pruned, remove_scratch, to_restore
 from kuznia.stage import (
     MANIFEST,
     MARKER_KEYS,
@@ -248,8 +248,9 @@ def run_stage(
     own_fp = config_fingerprint(spec, scfg)
     ups = upstream_contents(spec, work_dir)
     fp = stage_fingerprint(spec, scfg, ups)
+    disk = _disk_section(cfg)
     ctx = StageContext(spec.name, spec.info.folder, work_dir, scfg, fp, force=force, source=source,
-                       repair=repair)
+                       repair=repair, prune=bool(disk and disk.remove_intermediate))
     if workers:
         ctx.workers = workers
     existing = read_manifest(ctx.dir)
@@ -261,9 +262,10 @@ def run_stage(
     for up in to_restore(work_dir, reads):  # parts removed by disk.remove_intermediate
         log(f"[{spec.name}] reads {up}, whose parts were removed: making them again first")
         run_stage(load_spec(up), cfg, work_dir, repair=True, mapper=mapper, workers=workers, log=log)
-    disk = _disk_section(cfg)
     with hold_stage(work_dir, spec.name):
         result = _execute(spec, ctx, scfg, own_fp, ups, mapper, log, consumed_by(disk, spec.name))
+        if ctx.prune and result.manifest_path:
+            remove_scratch(work_dir, spec.name, spec.scratch, log)
     after_stage(disk, work_dir, spec.name, log)
     return result
 

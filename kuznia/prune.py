@@ -17,6 +17,7 @@ byte for byte and nothing downstream turns stale.
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -108,6 +109,31 @@ def after_stage(disk: DiskConfig | None, work_dir: Path | str, stage: str, log=p
 
 
 def to_restore(work_dir: Path | str, upstream: tuple[str, ...] | list[str]) -> list[str]:
-    """The upstream stages (of the ones given) whose parts were removed."""
-    return [u for u in upstream if pruned(work_dir, u)]
+    """The upstream stages (of the ones given) whose parts were removed (not those that removed
+    only their own scratch files, which no later stage reads)."""
+    return [u for u in upstream if (pruned(work_dir, u) or {"scratch": True}).get("scratch") is not True]
+
+
+def remove_scratch(work_dir: Path | str, stage: str, folders: tuple[str, ...], log=print) -> int:
+    """Once a stage has finished: delete the files under its `folders` (what only its own later
+    phases read, `StageSpec.scratch`), recorded first in its manifest as removed on purpose
+    (`verify` and `status` know; a later run of the stage writes them again). Returns bytes."""
+    if not folders:
+        return 0
+    root = Path(work_dir) / registry.folder(stage)
+    m = read_manifest(root)
+    if m is None:
+        return 0
+    files = sorted(p for f in folders for p in (root / f).rglob("*") if p.is_file())
+    known = {o["path"]: o["bytes"] for o in m.get("outputs", [])}
+    paths = [p.relative_to(root).as_posix() for p in files]
+    m[PRUNED] = {"files": len(paths), "bytes": sum(known.get(p, 0) for p in paths), "paths": paths,
+                 "scratch": True, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    write_json_atomic(root / MANIFEST, m)
+    n_bytes = sum(p.stat().st_size for p in files)
+    for f in folders:
+        shutil.rmtree(root / f, ignore_errors=True)
+    log(f"[{stage}] its scratch files ({', '.join(folders)}: {n_bytes / 1e9:.2f} GB) are removed "
+        "(disk.remove_intermediate)")
+    return n_bytes
 

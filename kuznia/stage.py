@@ -109,6 +109,8 @@ class StageContext:
     force: bool = False
     source: str | None = None
     repair: bool = False
+    prune: bool = False
+    """`disk.remove_intermediate`: what only this stage reads goes as soon as it is read."""
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     """Tasks that run at once (a task may size its own thread pools by it)."""
     known_outputs: dict[str, dict] = field(default_factory=dict)
@@ -159,6 +161,10 @@ class StageSpec:
     not_outputs: tuple[str, ...] = ()
     """Top-level folders under the stage folder that are not its outputs (the corpus report,
     rewritten by `kuznia report` without making the stage stale)."""
+    scratch: tuple[str, ...] = ()
+    """Folders under the stage folder that only its own later phases read (dedup's signatures):
+    with `disk.remove_intermediate` they are removed once the stage has finished (the manifest
+    keeps them, marked removed; a later run of the stage writes them again)."""
     reads_parts_of: tuple[str, ...] | None = None
     """The upstream stages whose document parts it reads (None: all of them); a stage it reads
     only the manifest of need not be restored after `disk.remove_intermediate`."""

@@ -371,4 +371,5 @@ SPEC = StageSpec(
         Phase("clusters", plan_clusters, run_clusters),
     ],
     finish=finish,
+    scratch=(SIGNATURES, BUCKETS, SHINGLES, PAIRS),  # the corpus stage reads only clusters.parquet
 )

@@ -1,6 +1,7 @@
 """`disk.remove_intermediate`: docs/ and clean/ parts go once the corpus is written, their
 manifests stay (nothing is stale, nothing is "damaged"); a corpus re-run makes them again first,
-byte for byte, so quality and dedup stay up to date."""
+byte for byte, so quality and dedup stay up to date. Dedup's own scratch files go once dedup
+has finished, and nothing has to make them again."""
 
 from __future__ import annotations
 
@@ -53,6 +54,11 @@ def test_parts_consumed_as_read_and_made_again_when_needed(tmp_path: Path):
     check = verify_stage(wd, "clean", "clean", checksums=True)
     assert check.damage == [] and check.pruned_files == len(full["clean"])
     assert run_stage(QUALITY, cfg, wd, log=lambda m: None).skipped  # still up to date
+    # dedup's own scratch (signatures, buckets, shingles, pairs) went when dedup had finished
+    scratch = pruned(wd, "dedup")
+    assert scratch["scratch"] is True and scratch["files"] > 0
+    assert not (wd / "dedup" / "signatures").exists() and (wd / "dedup" / "clusters.parquet").is_file()
+    assert verify_stage(wd, "dedup", "dedup", checksums=True).damage == []
 
     # a threshold change re-runs corpus: clean (and docs, which clean reads) come back first,
     # byte for byte, and are consumed again; quality and dedup stay up to date
@@ -62,6 +68,7 @@ def test_parts_consumed_as_read_and_made_again_when_needed(tmp_path: Path):
     assert any("reads clean, whose parts were removed" in m for m in logs)
     assert any("reads docs, whose parts were removed" in m for m in logs)
     assert not _parts(wd, "docs") and not _parts(wd, "clean") and pruned(wd, "clean")
+    assert not any("reads dedup" in m for m in logs)  # its scratch is not needed again
     for spec in (QUALITY, DEDUP):
         assert run_stage(spec, changed, wd, log=lambda m: None).skipped, spec.name
     run_stage(CLEAN, keep, wd, repair=True, log=lambda m: None)  # by hand, without the option
