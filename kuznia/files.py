@@ -8,6 +8,7 @@ file, which the stage driver removes before a stage resumes.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import json
 import os
@@ -152,3 +153,25 @@ def safe_name(name: str) -> str:
     `a/b` and `a_b` never share a marker."""
     safe = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in name)
     return safe if safe == name else f"{safe}-{xxhash.xxh3_64_hexdigest(name.encode())[:8]}"
+
+
+_FALLOC_PUNCH_HOLE = 0x01 | 0x02  # FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE (Linux)
+
+
+def punch_hole(path: Path | str, offset: int, length: int) -> bool:
+    """Give the disk blocks of bytes [offset, offset + length) of a file back to the file system
+    (they read as zeros; the size stays): a file read from front to back can shrink on disk as
+    it is read. False where the platform or file system cannot (then nothing changes)."""
+    if length <= 0 or not hasattr(os, "O_RDWR"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fallocate = libc.fallocate
+    except (OSError, AttributeError):
+        return False
+    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    fd = os.open(path, os.O_RDWR)
+    try:
+        return fallocate(fd, _FALLOC_PUNCH_HOLE, offset, length) == 0
+    finally:
+        os.close(fd)

@@ -89,6 +89,8 @@ class TokensConfig(Section):
     """Corpus parts encoded by one task (more: fewer, larger tasks)."""
     keep_work: bool = True
     """Keep each corpus part's encoded tokens (`tokens/_work/`, about the shards' size again), so
-    that a rerun after a change to some sources re-encodes only their parts; off saves the disk."""
+    that a rerun after a change to some sources re-encodes only their parts. Off (and with
+    `disk.remove_intermediate`), the write phase gives their disk blocks back as it reads them
+    and the folder goes at the end: the encoded tokens are on disk once, not twice."""
     bucket_tokens: int = Field(64 * 1024 * 1024, ge=1)
     """Shuffle bucket size: the write phase holds one bucket (2 bytes a token) in memory."""

@@ -18,7 +18,8 @@ across all shards:
 Document order in the shards is therefore "sorted by a seeded hash of the id": a uniform
 shuffle that does not depend on how parts were batched into tasks or how many buckets there
 were, so reruns are byte-identical. `_work/` is kept for reruns (not an output of the stage)
-unless `tokens.keep_work` is off.
+unless `tokens.keep_work` is off or `disk.remove_intermediate` on: then the write phase releases
+each encode file's disk blocks as it reads them (`_Release`), and `_work/` goes at the end.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from pathlib import Path
 import numpy as np
 import xxhash
 
-from kuznia.files import save_npy
+from kuznia.files import punch_hole, read_json, save_npy, write_json_atomic
 from kuznia.parts import iter_batches, list_parts
-from kuznia.stage import StageContext, StageError
+from kuznia.stage import StageContext, StageError, task_marker
 from tokenizer.bpe import load_tokenizer
 from tokenizer.fertility import encode_ids
 from tokenizer.learn import read_tokenizer_manifest
@@ -251,6 +252,38 @@ def _drop_pages(arr: np.ndarray) -> None:
         mm.madvise(mmap.MADV_DONTNEED)
 
 
+def keep_work(ctx: StageContext) -> bool:
+    """Whether `_work/` stays after the stage (`tokens.keep_work`, off with
+    `disk.remove_intermediate`)."""
+    return ctx.cfg.tokens.keep_work and not ctx.prune
+
+
+class _Release:
+    """Without `keep_work`: give back the disk blocks of the encode files as the write reads
+    them, so the encode files and the shards are never on disk together. Their encode tasks'
+    markers lose their outputs first (what the task cost stays): a write killed half-way leaves
+    files with holes, which a rerun encodes again instead of reading."""
+
+    def __init__(self, ctx: StageContext, task: dict, inputs: list[tuple]):
+        self.on = not keep_work(ctx)
+        self.done = [int(tokens.offset) for tokens, _, _ in inputs] if self.on else []
+        if self.on:
+            for task_id in task["inputs"]:
+                marker = task_marker(ctx, "encode", task_id)
+                m = read_json(marker)
+                if "outputs" in m:
+                    m["released"] = sorted(m.pop("outputs"))
+                    write_json_atomic(marker, m)
+
+    def upto(self, i: int, tokens: np.memmap, end_token: int) -> None:
+        """Input `i` is read up to token `end_token`: release whole MiBs before it."""
+        if not self.on:
+            return
+        end = (int(tokens.offset) + end_token * tokens.itemsize) & ~((1 << 20) - 1)
+        if end > self.done[i] and punch_hole(tokens.filename, self.done[i], end - self.done[i]):
+            self.done[i] = end
+
+
 def run_write(ctx: StageContext, task: dict) -> dict:
     """Merge one split's documents bucket by bucket in key order and write its shards."""
     split = task["split"]
@@ -264,16 +297,18 @@ def run_write(ctx: StageContext, task: dict) -> dict:
     writer = RollingShards(out_dir, vocab_size=manifest["vocab_size"],
                            tokenizer_hash=tokenizer_hash(tok_dir / "tokenizer.json"),
                            shard_tokens=ctx.cfg.tokens.shard_tokens, source_names=names)
+    release = _Release(ctx, task, inputs)
     for b in range(task["buckets"]):
         keys, starts, lengths, chunks, sources = [], [], [], [], []
         base = 0
-        for (tokens, table, ranges), source in zip(inputs, input_source):
+        for i, ((tokens, table, ranges), source) in enumerate(zip(inputs, input_source)):
             lo, hi = int(ranges[b]), int(ranges[b + 1])
             if lo == hi:
                 continue
             r = np.array(table[lo:hi])
             first, last = int(r["start"][0]), int(r["start"][-1] + r["length"][-1])
             chunks.append(np.array(tokens[first:last]))
+            release.upto(i, tokens, last)
             keys.append(r["key"])
             starts.append(r["start"].astype(np.int64) + (base - first))  # offsets into the bucket
             lengths.append(r["length"])
@@ -299,7 +334,7 @@ def run_write(ctx: StageContext, task: dict) -> dict:
 
 def finish(ctx: StageContext, records: dict[str, list[dict]]) -> dict:
     """Token counts per source and split, the shards, and the ids the trainer needs."""
-    if not ctx.cfg.tokens.keep_work:
+    if not keep_work(ctx):
         shutil.rmtree(ctx.dir / WORK, ignore_errors=True)
     tok_dir = ctx.upstream_dir("tokenizer")
     tmf = read_tokenizer_manifest(tok_dir)

@@ -4,6 +4,7 @@ counts that add up, byte-identical reruns, and shards refused under another toke
 from __future__ import annotations
 
 import json
+import shutil
 import unicodedata
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from tokenizer_fixtures import copy_stages, make_config
 
 from kuznia.driver import run_stage
-from kuznia.files import file_checksum, read_json, write_json_atomic
+from kuznia.files import file_checksum, punch_hole, read_json, write_json_atomic
 from tokenizer.bpe import load_tokenizer
 from tokenizer.sample import unit_hash
 from tokenizer.shards import ShardFormatError, list_shards, open_shard
@@ -93,6 +94,31 @@ def test_without_keep_work_the_work_files_are_removed(tokens, tmp_path):
     run_stage(SPEC, make_config(tokens={"keep_work": False}), other, **QUIET)
     assert not (other / "tokens" / "_work").exists()
     assert _shard_bytes(other) == _shard_bytes(wd)
+
+
+def test_a_write_killed_after_releasing_encode_files_is_encoded_again(tokens, tmp_path):
+    """Without keep_work the write phase frees the encode files as it reads them and takes the
+    outputs off their encode markers first; a write killed then leaves files with holes, which a rerun must not
+    read: it encodes again and writes the same shards."""
+    wd, _, _ = tokens
+    other = copy_stages(wd, tmp_path, "corpus", "tokenizer", "tokens")
+    tasks = other / "tokens" / "_tasks"
+    work = sorted((other / "tokens" / "_work").rglob("*tokens*"))
+    assert work and sorted((tasks / "encode").glob("*.json"))
+    for p in work:  # what a killed write leaves: released blocks, no encode markers, no shards
+        assert punch_hole(p, 0, p.stat().st_size)
+        assert not p.read_bytes().strip(b"\0")
+    for m in (tasks / "encode").glob("*.json"):
+        write_json_atomic(m, {k: v for k, v in read_json(m).items() if k != "outputs"})
+    for m in (tasks / "write").glob("*.json"):
+        m.unlink()
+    for split in ("train", "val"):
+        shutil.rmtree(other / "tokens" / split)
+    (other / "tokens" / "_manifest.json").unlink()
+    run_stage(SPEC, make_config(tokens={"keep_work": False}), other, **QUIET)
+    assert _shard_bytes(other) == _shard_bytes(wd)
+    markers = [read_json(m) for m in (tasks / "encode").glob("*.json")]
+    assert markers and all("outputs" not in m and m["released"] for m in markers)  # never reused
 
 
 def test_a_changed_corpus_part_re_encodes_only_that_part(tokens, tmp_path):
