@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from corpus.sources import wiki_streams
 from corpus.sources.records import PartWriter, ReadLog
 from kuznia.files import atomic_path
-from kuznia.parts import DOC_SCHEMA, part_name, read_table, write_docs
+from kuznia.parts import DOC_SCHEMA, ZSTD_LEVEL, part_name, read_table, write_docs
 from kuznia.stage import StageContext, read_manifest
 
 PIECES_DIR = "_wiki_pieces"
@@ -80,7 +80,7 @@ class PieceWriter(PartWriter):
         """Write the buffered rows (`PartWriter.add` calls it every `BATCH_BYTES` of text)."""
         if self._writer is None:
             tmp = self._files.enter_context(atomic_path(self.path))
-            self._writer = self._files.enter_context(pq.ParquetWriter(tmp, PIECE_SCHEMA, compression="zstd"))
+            self._writer = self._files.enter_context(pq.ParquetWriter(tmp, PIECE_SCHEMA, compression="zstd", compression_level=ZSTD_LEVEL))
         rows = self._rows
         if rows["id"]:
             sizes = [len(t.encode("utf-8")) for t in rows["text"]]
