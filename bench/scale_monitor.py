@@ -29,19 +29,21 @@ class Sample:
 
 
 def folder_bytes(root: Path) -> dict[str, int]:
-    """Bytes of the files under each top-level folder of `root` (apparent sizes)."""
+    """Bytes of disk the files under each top-level folder of `root` take (allocated blocks, as
+    `du` counts them: a file whose blocks were handed back while it is read takes less than its
+    size)."""
     out: dict[str, int] = {}
     if not root.exists():
         return out
     for top in root.iterdir():
         total = 0
         if top.is_file():
-            total = top.stat().st_size
+            total = top.stat().st_blocks * 512
         else:
             for dirpath, _, files in os.walk(top):
                 for f in files:
                     try:
-                        total += os.stat(os.path.join(dirpath, f)).st_size
+                        total += os.stat(os.path.join(dirpath, f)).st_blocks * 512
                     except OSError:  # removed while we looked
                         pass
         out[top.name] = total
