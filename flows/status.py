@@ -116,7 +116,8 @@ def render(st: dict[str, Status], work_dir: Path, console: Console) -> None:
         gone = (s.manifest or {}).get(PRUNED)
         where = f"{len(outs)} files, {size / 1e6:.1f} MB" if s.manifest else ""
         if gone:
-            where += f" ({gone['files']:,} parts, {gone['bytes'] / 1e6:,.1f} MB removed: disk.remove_intermediate)"
+            what = "scratch files" if gone.get("scratch") else "parts"
+            where += f" ({gone['files']:,} {what}, {gone['bytes'] / 1e6:,.1f} MB removed: disk.remove_intermediate)"
         table.add_row(name, f"[{COLORS.get(s.state, 'red')}]{s.state}[/]", s.reason,
                       _counts_cell(name, s.manifest), where)
     console.print(table)
