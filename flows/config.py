@@ -36,6 +36,9 @@ class RunnerConfig(Section):
     """Worker processes; None means one per CPU core."""
     address: str | None = None
     """`runner: dask` only: the scheduler address of an existing cluster (None: a local one)."""
+    recycle_mb: int = Field(768, ge=0)
+    """The run's stages share one process pool; a stage starts on fresh workers when an idle
+    worker holds more than this many MB (0: never)."""
     batch: bool = True
     """In a flow, a phase's tasks go to the workers in groups, large ones first (a Prefect task
     costs ~0.1 s of dispatch; `flows.runners.batches`); each keeps its own marker. Off: one

@@ -9,6 +9,7 @@ one task inline, in the flow's own thread. I/O-bound stages (downloads) run on t
 from __future__ import annotations
 
 import contextlib
+import os
 from functools import partial
 from collections.abc import Iterator
 from typing import Any
@@ -136,9 +137,10 @@ class SharedProcessPool(ProcessPoolTaskRunner):
     run leaves it. A pool per stage would start and import its workers again each time (~1-3 s
     a stage on 2 cores, and numba's kernels loaded again)."""
 
-    def __init__(self, max_workers: int):
+    def __init__(self, max_workers: int, recycle_bytes: int = 0):
         super().__init__(max_workers=max_workers)
         self._users = 0
+        self.recycle_bytes = recycle_bytes
 
     def duplicate(self) -> SharedProcessPool:
         return self
@@ -149,12 +151,34 @@ class SharedProcessPool(ProcessPoolTaskRunner):
         return (ProcessPoolTaskRunner, (self._max_workers,))
 
     def __enter__(self) -> SharedProcessPool:
-        if self._users == 0 or self._executor is None:  # first use, or cancelled by a stage
+        if self._users == 0 or self._executor is None or self._grown():  # first use, cancelled, grown
             if self._started:
                 super().__exit__(None, None, None)
             super().__enter__()
         self._users += 1
         return self
+
+    def worker_rss(self) -> list[int]:
+        """Resident bytes of each live worker (Linux; empty elsewhere)."""
+        out = []
+        for pid in list(getattr(self._executor, "_processes", None) or {}):
+            try:
+                with open(f"/proc/{pid}/statm") as f:
+                    out.append(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
+            except (OSError, ValueError, IndexError):
+                pass
+        return out
+
+    def _grown(self) -> bool:
+        """Between stages (nothing runs): has an idle worker kept more than `recycle_bytes`
+        (what a stage's tasks leave in a long-lived process: caches, module state, heap the
+        allocator keeps)? Then the next stage starts on fresh workers."""
+        held = max(self.worker_rss(), default=0)
+        if not self.recycle_bytes or held <= self.recycle_bytes:
+            return False
+        self.logger.info(f"a pool worker holds {held / 2**20:,.0f} MiB between stages "
+                         f"(runner.recycle_mb {self.recycle_bytes >> 20}): the next stage starts fresh workers")
+        return True
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
         self._users -= 1
@@ -168,7 +192,7 @@ def run_pool(cfg: PipelineConfig) -> Iterator[SharedProcessPool | None]:
     if cfg.runner.kind != "process":
         yield None
         return
-    with SharedProcessPool(cfg.runner.n_workers()) as pool:
+    with SharedProcessPool(cfg.runner.n_workers(), cfg.runner.recycle_mb << 20) as pool:
         yield pool
 
 
