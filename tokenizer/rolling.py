@@ -41,6 +41,7 @@ class RollingShards:
         tokens = np.concatenate(self.tokens) if self.tokens else np.zeros(0, np.uint16)
         lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, np.uint64)
         sources = np.concatenate(self.sources) if self.sources else np.zeros(0, SOURCE_DTYPE)
+        self.tokens, self.lengths, self.sources = [], [], []  # the pieces go before the shards are written
         ends = np.cumsum(lengths, dtype=np.uint64)
         first = 0  # first document of the shard being cut
         base = 0  # its token offset
@@ -54,9 +55,10 @@ class RollingShards:
             offsets = np.concatenate([[0], ends[first : k + 1] - base]).astype(np.uint64)
             self._write(tokens[base:end], offsets, sources[first : k + 1])
             first, base = k + 1, end
-        self.tokens = [tokens[base:]] if base < tokens.size else []
-        self.lengths = [lengths[first:]] if first < lengths.size else []
-        self.sources = [sources[first:]] if first < sources.size else []
+        # copies, not views: a view would keep the whole concatenation alive until the next cut
+        self.tokens = [tokens[base:].copy()] if base < tokens.size else []
+        self.lengths = [lengths[first:].copy()] if first < lengths.size else []
+        self.sources = [sources[first:].copy()] if first < sources.size else []
         self.pending = int(tokens.size - base)
 
     def _write(self, tokens: np.ndarray, offsets: np.ndarray, sources: np.ndarray) -> None:

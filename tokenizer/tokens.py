@@ -321,8 +321,11 @@ def run_write(ctx: StageContext, task: dict) -> dict:
         order = np.argsort(np.concatenate(keys), kind="stable")
         start, length = np.concatenate(starts)[order], np.concatenate(lengths)[order]
         bucket = np.concatenate(chunks)
-        writer.add(np.concatenate([bucket[s : s + n] for s, n in zip(start.tolist(), length.tolist())]),
-                   length, np.concatenate(sources)[order])
+        chunks.clear()  # every copy goes as soon as the next is made: the write holds one bucket
+        ordered = np.concatenate([bucket[s : s + n] for s, n in zip(start.tolist(), length.tolist())])
+        del bucket
+        writer.add(ordered, length, np.concatenate(sources)[order])
+        del ordered
     shards = writer.close()
     for s in shards:
         s["path"] = Path(s["path"]).relative_to(ctx.dir).as_posix()
