@@ -9,11 +9,11 @@ one task inline, in the flow's own thread. I/O-bound stages (downloads) run on t
 from __future__ import annotations
 
 import contextlib
-import os
 from functools import partial
 from collections.abc import Iterator
 from typing import Any
 
+import psutil
 from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
@@ -21,7 +21,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 import flows.prefect_env  # noqa: F401  (must precede the Prefect import)
 from flows.config import PipelineConfig
 from kuznia.mappers import Mapper, serial_mapper
-from kuznia.stage import StageSpec, TaskCall, load_spec, run_task
+from kuznia.stage import StageSpec, TaskCall, run_task
 
 
 @task(name="stage-task", task_run_name="{label}", retries=0)
@@ -39,27 +39,18 @@ def stage_batch(calls: list[TaskCall], label: str) -> list[Any]:
     return serial_mapper(calls)
 
 
-def _input_bytes(call: TaskCall) -> int | None:
-    """The bytes a task reads (its phase's `inputs`), None when the phase does not say."""
-    inputs = load_spec(call.spec_ref).phase(call.phase).inputs
-    paths = inputs(call.ctx, call.task) if inputs else None
-    if paths is None:
-        return None
-    return sum(p.stat().st_size for p in paths if p.is_file())
-
-
 def batches(calls: list[TaskCall], workers: int) -> list[list[int]]:
     """The tasks of a phase grouped into Prefect tasks (indices into `calls`), heaviest first.
 
     A Prefect task costs ~0.1 s of dispatch in the flow's process, as long as many of our tasks
     take, so a phase of many small tasks would spend its time there; one of few large tasks
     must still keep every worker busy to the end. Guided self-scheduling does both: tasks are
-    taken by input bytes (`inputs` of their phase), largest first, and each group takes about
+    taken by input bytes (`TaskCall.input_bytes`), largest first, and each group takes about
     1/(2 x workers) of what is left (at least 1/(32 x workers) of the phase), so the groups
     shrink as the phase goes and the last ones fill the workers' tails. A task whose phase does
     not say its size in a phase that says the others' goes alone, first; when no task says, each
     counts the same."""
-    sizes = [_input_bytes(c) for c in calls]
+    sizes = [c.input_bytes for c in calls]
     if all(s is None for s in sizes):
         sizes = [1] * len(calls)
     out = [[i] for i, s in enumerate(sizes) if s is None]
@@ -159,13 +150,12 @@ class SharedProcessPool(ProcessPoolTaskRunner):
         return self
 
     def worker_rss(self) -> list[int]:
-        """Resident bytes of each live worker (Linux; empty elsewhere)."""
+        """Resident bytes of each live worker."""
         out = []
         for pid in list(getattr(self._executor, "_processes", None) or {}):
             try:
-                with open(f"/proc/{pid}/statm") as f:
-                    out.append(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
-            except (OSError, ValueError, IndexError):
+                out.append(psutil.Process(pid).memory_info().rss)
+            except psutil.Error:  # exited meanwhile
                 pass
         return out
 

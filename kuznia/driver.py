@@ -138,13 +138,15 @@ class _Run:
     def forced(self, task: dict) -> bool:
         return self.ctx.force and (self.ctx.source is None or task.get("source") == self.ctx.source)
 
-    def identity(self, phase: Phase, task: dict) -> tuple[str, str]:
-        """(input fingerprint, salt of what the task writes)."""
+    def identity(self, phase: Phase, task: dict) -> tuple[str, str, int | None]:
+        """(input fingerprint, salt of what the task writes, bytes it reads: None when its phase
+        does not list its inputs)."""
         files = phase.inputs(self.ctx, task) if phase.inputs else None
         if files is None:  # depends on everything the stage reads
-            return digest([self.own_fp, phase.name, task, self.ctx.fingerprint]), ""
+            return digest([self.own_fp, phase.name, task, self.ctx.fingerprint]), "", None
         ids = sorted(self.index.identity(f) for f in files)
-        return digest([self.own_fp, phase.name, task, ids]), combine_salts(i[2] for i in ids)
+        size = sum(f.stat().st_size for f in map(Path, files) if f.is_file())
+        return digest([self.own_fp, phase.name, task, ids]), combine_salts(i[2] for i in ids), size
 
     def _sort(self, phase: Phase, tasks: list[dict]) -> tuple[dict[str, dict], list[TaskCall]]:
         """Reuse what is still valid, retire the rest, and the calls for what must run."""
@@ -154,7 +156,7 @@ class _Run:
         for t in tasks:
             path = task_marker(self.ctx, phase.name, t["id"])
             planned.add(path)
-            input_fp, salt = self.identity(phase, t)
+            input_fp, salt, size = self.identity(phase, t)
             forced = self.forced(t)
             m = None if forced else _valid_marker(self.ctx, path, input_fp, checksums=self.ctx.repair)
             if m is not None:
@@ -164,7 +166,7 @@ class _Run:
                     salt = _old_salt(path, salt)
                 self._retire(path)
                 todo.append(TaskCall(self.spec.ref, phase.name, self.ctx, t, input_fp,
-                                     new_salt() if forced else salt))
+                                     new_salt() if forced else salt, size))
         for name, path in self.old:
             if name == phase.name and path not in planned and self.ctx.source is None:
                 self._retire(path)

@@ -208,6 +208,8 @@ class TaskCall:
     task: dict
     input_fp: str = ""
     salt: str = ""
+    input_bytes: int | None = None
+    """What it reads (its phase's `inputs`), for mappers that balance tasks; None: not listed."""
 
     @property
     def label(self) -> str:

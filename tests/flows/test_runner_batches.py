@@ -5,6 +5,7 @@ than workers; a task of unknown size goes alone."""
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,10 +13,9 @@ from flows import runners
 
 
 @pytest.fixture
-def sized(monkeypatch):
-    """Calls stand for themselves: an int is a task reading that many bytes, None an unknown."""
-    monkeypatch.setattr(runners, "_input_bytes", lambda call: call)
-    return lambda sizes, workers: runners.batches(list(sizes), workers)
+def sized():
+    """Calls with only their size: an int is a task reading that many bytes, None an unknown."""
+    return lambda sizes, workers: runners.batches([SimpleNamespace(input_bytes=s) for s in sizes], workers)
 
 
 def _simulate(sizes: list[int], groups: list[list[int]], workers: int) -> list[float]:

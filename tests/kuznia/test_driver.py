@@ -10,6 +10,7 @@ import pytest
 
 from kuznia.config import Section
 from kuznia.driver import run_stage
+from kuznia.mappers import serial_mapper
 from kuznia.files import atomic_path, write_json_atomic
 from kuznia.manifest import stage_status
 from kuznia.registry import StageInfo
@@ -191,6 +192,25 @@ def test_tasks_with_declared_inputs_rerun_only_when_their_inputs_change(tmp_path
     res = run_stage(spec, cfg_with(3), tmp_path, log=logs.append)
     assert not res.skipped and CALLS == ["p1"]
     assert "[toy] main: reusing 2 finished task(s) of 3" in logs
+
+
+def test_a_mapper_is_told_how_many_bytes_each_task_reads(tmp_path: Path):
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        (tmp_path / "in" / f"p{i}.txt").write_text("x" * (10 * (i + 1)))
+    seen: list = []
+
+    def mapper(calls):
+        seen.extend(c.input_bytes for c in calls)
+        return serial_mapper(calls)
+
+    spec = StageSpec(info=TOY, config_keys=("toy",), phases=[Phase("main", _plan, _run, _inputs)], finish=_finish)
+    run_stage(spec, cfg_with(3), tmp_path, mapper=mapper, log=lambda m: None)
+    assert seen == [10, 20, 30]
+    seen.clear()
+    run_stage(StageSpec(info=TOY, config_keys=("toy",), phases=[Phase("main", _plan, _run)], finish=_finish),
+              cfg_with(3), tmp_path / "other", mapper=mapper, log=lambda m: None)
+    assert seen == [None, None, None]  # a phase that lists no inputs
 
 
 def test_force_salts_what_it_rewrites_and_the_content_changes(tmp_path: Path):
