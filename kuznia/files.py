@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import json
 import os
 import shutil
@@ -158,18 +159,24 @@ def safe_name(name: str) -> str:
 _FALLOC_PUNCH_HOLE = 0x01 | 0x02  # FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE (Linux)
 
 
+@functools.cache
+def _fallocate():
+    """libc's `fallocate` (Linux), or None."""
+    try:
+        fallocate = ctypes.CDLL(None, use_errno=True).fallocate
+    except (OSError, AttributeError):
+        return None
+    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    return fallocate
+
+
 def punch_hole(path: Path | str, offset: int, length: int) -> bool:
     """Give the disk blocks of bytes [offset, offset + length) of a file back to the file system
     (they read as zeros; the size stays): a file read from front to back can shrink on disk as
     it is read. False where the platform or file system cannot (then nothing changes)."""
-    if length <= 0 or not hasattr(os, "O_RDWR"):
+    fallocate = _fallocate()
+    if length <= 0 or fallocate is None:
         return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fallocate = libc.fallocate
-    except (OSError, AttributeError):
-        return False
-    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
     fd = os.open(path, os.O_RDWR)
     try:
         return fallocate(fd, _FALLOC_PUNCH_HOLE, offset, length) == 0

@@ -56,12 +56,16 @@ def mark_pruned(work_dir: Path | str, stage: str) -> dict | None:
     if m is None:
         return None
     if not m.get(PRUNED):
-        known = {o["path"]: o["bytes"] for o in m.get("outputs", [])}
-        paths = sorted(p.relative_to(root).as_posix() for p in list_parts(root))
-        m[PRUNED] = {"files": len(paths), "bytes": sum(known.get(p, 0) for p in paths), "paths": paths,
-                     "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        write_json_atomic(root / MANIFEST, m)
+        _record(root, m, sorted(p.relative_to(root).as_posix() for p in list_parts(root)))
     return m[PRUNED]
+
+
+def _record(root: Path, m: dict, paths: list[str], **extra) -> None:
+    """Write into the stage's manifest that `paths` (under `root`) are removed on purpose."""
+    known = {o["path"]: o["bytes"] for o in m.get("outputs", [])}
+    m[PRUNED] = {"files": len(paths), "bytes": sum(known.get(p, 0) for p in paths), "paths": paths,
+                 **extra, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    write_json_atomic(root / MANIFEST, m)
 
 
 def prune_stage(work_dir: Path | str, stage: str) -> int:
@@ -125,11 +129,7 @@ def remove_scratch(work_dir: Path | str, stage: str, folders: tuple[str, ...], l
     if m is None:
         return 0
     files = sorted(p for f in folders for p in (root / f).rglob("*") if p.is_file())
-    known = {o["path"]: o["bytes"] for o in m.get("outputs", [])}
-    paths = [p.relative_to(root).as_posix() for p in files]
-    m[PRUNED] = {"files": len(paths), "bytes": sum(known.get(p, 0) for p in paths), "paths": paths,
-                 "scratch": True, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    write_json_atomic(root / MANIFEST, m)
+    _record(root, m, [p.relative_to(root).as_posix() for p in files], scratch=True)
     n_bytes = sum(p.stat().st_size for p in files)
     for f in folders:
         shutil.rmtree(root / f, ignore_errors=True)
