@@ -153,8 +153,14 @@ class Llama(nn.Module):
             x = block(x, cos, sin)
         return self.model.norm(x)
 
-    def forward(self, input_ids: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, targets: torch.Tensor | None = None, *,
+                hidden_only: bool = False) -> torch.Tensor:
+        """Logits; the mean loss against `targets`; or (`hidden_only`) the final hidden states.
+        Callers that apply the head themselves go through here, not `hidden_states`, so that
+        FSDP's hooks on the model see the forward."""
         h = self.hidden_states(input_ids)
+        if hidden_only:
+            return h
         logits = self.lm_head(h)  # (B, T, V)
         if targets is None:
             return logits

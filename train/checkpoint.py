@@ -107,18 +107,16 @@ def set_rng_state(state: dict[str, torch.Tensor]) -> None:
         torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
 
 
-def _state_bytes(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> int:
+def _state_bytes(model_state: dict, optimizer_state: dict) -> int:
     """About what a checkpoint of these takes on disk: weights and the optimizer's tensors."""
-    tensors = [*model.state_dict().values(),
-               *(v for st in optimizer.state_dict()["state"].values() for v in st.values())]
+    tensors = [*model_state.values(), *(v for st in optimizer_state["state"].values() for v in st.values())]
     return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
 
 
-def _write_files(tmp: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                 meta: dict[str, Any]) -> None:
+def _write_files(tmp: Path, step: int, model_state: dict, optimizer_state: dict, meta: dict[str, Any]) -> None:
     """The checkpoint's files, fsynced, then the sentinel with each file's size and checksum."""
-    torch.save(model.state_dict(), tmp / "model.pt")
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    torch.save(model_state, tmp / "model.pt")
+    torch.save(optimizer_state, tmp / "optimizer.pt")
     torch.save(rng_state(), tmp / "rng.pt")
     (tmp / "meta.json").write_text(
         json.dumps({"format": FORMAT, "step": step, **meta}, indent=2, sort_keys=True) + "\n", "utf-8")
@@ -130,9 +128,12 @@ def _write_files(tmp: Path, step: int, model: torch.nn.Module, optimizer: torch.
     (tmp / SENTINEL).write_text(json.dumps(sentinel, sort_keys=True) + "\n", "utf-8")
 
 
-def save_checkpoint(root: Path, step: int, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    meta: dict[str, Any], keep: int | None = None) -> Path:
-    """Write `root/step-NNNNNNN/` atomically (temp folder + sentinel + rename); prune to `keep`."""
+def save_checkpoint(root: Path, step: int, *, model: torch.nn.Module | None = None,
+                    optimizer: torch.optim.Optimizer | None = None, meta: dict[str, Any], keep: int | None = None,
+                    states: tuple[dict, dict] | None = None) -> Path:
+    """Write `root/step-NNNNNNN/` atomically (temp folder + sentinel + rename); prune to `keep`.
+    The model's and optimizer's state dicts, or `states` (both, gathered elsewhere)."""
+    model_state, optimizer_state = states or (model.state_dict(), optimizer.state_dict())
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     final = root / step_dir_name(step)
@@ -140,13 +141,13 @@ def save_checkpoint(root: Path, step: int, *, model: torch.nn.Module, optimizer:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        _write_files(tmp, step, model, optimizer, meta)
+        _write_files(tmp, step, model_state, optimizer_state, meta)
         if final.exists():  # an older save of the same step (a re-run): replace it
             shutil.rmtree(final)
         os.replace(tmp, final)
     except Exception as e:
         # torch.save reports a full disk as "unexpected pos ...": ask the disk, not the message
-        free, needed = free_bytes(root), _state_bytes(model, optimizer)
+        free, needed = free_bytes(root), _state_bytes(model_state, optimizer_state)
         if is_disk_full(e) or (free is not None and free < needed):
             raise disk_full(final, e, needed) from e
         raise
@@ -324,27 +325,47 @@ class CheckpointManager:
     """The stateful parts of a run and its checkpoints folder: saves and restores them together.
 
     `loader` is anything with `state_dict()` / `load_state_dict(state, where=...)` (the data
-    position); the RNG streams are torch's global ones.
+    position); the RNG streams are torch's global ones. With several processes (`dist`, a
+    `train.distributed.Dist`) rank 0 writes the single-device format (gathered first under FSDP)
+    and every process restores from it: the data position is global, the same on every process.
     """
 
     def __init__(self, root: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                 loader: Any, keep: int | None = None):
+                 loader: Any, keep: int | None = None, dist: Any = None):
         self.root, self.model, self.optimizer, self.loader, self.keep = Path(root), model, optimizer, loader, keep
+        self.dist = dist
 
     def save(self, step: int, meta: dict[str, Any]) -> Path:
         """Write `step-NNNNNNN/` with every stateful part and `meta` (plus the data position)."""
-        return save_checkpoint(self.root, step, model=self.model, optimizer=self.optimizer,
-                               meta={**meta, "data": self.loader.state_dict()}, keep=self.keep)
+        meta = {**meta, "data": self.loader.state_dict()}
+        if self.dist is None or not self.dist.enabled:
+            return save_checkpoint(self.root, step, model=self.model, optimizer=self.optimizer, meta=meta,
+                                   keep=self.keep)
+        states = self.dist.full_state(self.model, self.optimizer)
+        if states is not None:  # rank 0
+            save_checkpoint(self.root, step, meta={**meta, "processes": self.dist.world_size}, keep=self.keep,
+                            states=states)
+        self.dist.barrier()  # a checkpoint exists for every process once save returns
+        return self.root / step_dir_name(step)
 
     def restore(self, path: Path, *, device: torch.device, model_args: dict) -> dict:
         """Load a checkpoint into the parts (after checking its shape); returns its meta."""
-        ckpt = load_checkpoint(path, map_location=device, checksums=False)  # prepare_resume verified it
-        check_model_compatible(path, ckpt.meta.get("model", {}), model_args)
-        self.model.load_state_dict(ckpt.model_state)
-        self.optimizer.load_state_dict(ckpt.optimizer_state)
-        self.loader.load_state_dict(ckpt.meta["data"], where=f"checkpoint {path}")
-        set_rng_state(ckpt.rng)
-        return ckpt.meta
+        sharded = self.dist is not None and self.dist.sharded
+        if sharded and not self.dist.is_main:  # FSDP: rank 0 reads and broadcasts the states
+            meta = read_meta(path)
+            self.dist.load_full_state(self.model, self.optimizer, None, None)
+        else:
+            ckpt = load_checkpoint(path, map_location="cpu" if sharded else device, checksums=False)
+            meta = ckpt.meta  # (prepare_resume verified the checksums)
+            check_model_compatible(path, meta.get("model", {}), model_args)
+            if self.dist is not None:
+                self.dist.load_full_state(self.model, self.optimizer, ckpt.model_state, ckpt.optimizer_state)
+            else:
+                self.model.load_state_dict(ckpt.model_state)
+                self.optimizer.load_state_dict(ckpt.optimizer_state)
+            set_rng_state(ckpt.rng)
+        self.loader.load_state_dict(meta["data"], where=f"checkpoint {path}")
+        return meta
 
     def at_step(self, step: int) -> Path | None:
         """The complete checkpoint of `step`, if there is one."""

@@ -22,12 +22,15 @@ class TrainConfig(Section):
     """The training recipe, the device, and how often to evaluate and checkpoint."""
 
     # Cannot change outputs: where to resume from, and what the run shows besides its checkpoints.
-    NOT_FINGERPRINTED = frozenset({"resume", "tensorboard", "report", "sample_prompts", "sample_tokens"})
+    NOT_FINGERPRINTED = frozenset({"resume", "tensorboard", "report", "sample_prompts", "sample_tokens", "node_rank",
+                                   "rdzv_endpoint", "rdzv_id", "rdzv_backend", "dist_timeout_s", "trace_windows"})
 
     micro_batch_size: int = Field(1, ge=1)
     """Windows per forward/backward pass."""
     grad_accum_steps: int = Field(1024, ge=1)
-    """Micro batches per optimizer step: tokens per step = micro_batch_size x this x context."""
+    """Micro batches per optimizer step, over all devices together: tokens per step =
+    micro_batch_size x this x context, whatever the number of devices. On W devices (devices x
+    nodes) each runs this / W of them, so it must be a multiple of W."""
     max_steps: int = Field(28900, ge=1)
     """Optimizer steps in the whole run (the cosine reaches `min_lr` here)."""
     warmup_steps: int = Field(1000, ge=0)
@@ -46,6 +49,29 @@ class TrainConfig(Section):
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """`auto`: CUDA when available, else CPU."""
+    devices: int = Field(1, ge=1)
+    """Processes (GPUs) per node. Above 1 (or with `nodes` above 1) the stage launches PyTorch's
+    torchrun on `train/`, one process per device; each reads its own slice of the same global
+    batch order, so the data order and the global batch are those of one device."""
+    nodes: int = Field(1, ge=1)
+    """Machines taking part; each runs the stage (or torchrun) with its own `node_rank`."""
+    node_rank: int = Field(0, ge=0)
+    """This machine's place among the `nodes` (0 writes the checkpoints and the manifest)."""
+    rdzv_endpoint: str = "127.0.0.1:29500"
+    """torchrun's rendezvous `host:port`: an address of node 0 that every node can reach."""
+    rdzv_id: str = "kuznia"
+    """torchrun's rendezvous id: the same on every node of one run."""
+    rdzv_backend: Literal["c10d", "static"] = "c10d"
+    """torchrun's rendezvous backend (`c10d`: node 0 hosts it at `rdzv_endpoint`)."""
+    parallel: Literal["ddp", "fsdp"] = "ddp"
+    """With several devices: `ddp` (each holds the whole model; gradients averaged) or `fsdp`
+    (FSDP2 `fully_shard`: weights, gradients and AdamW state split over the devices, for memory)."""
+    dist_timeout_s: int = Field(1800, ge=10)
+    """How long a process waits in a collective (for a peer's checkpoint save or evaluation)
+    before failing. A peer that dies is noticed sooner: torchrun stops the others."""
+    trace_windows: bool = False
+    """Write the window ids each process trained on, per micro batch, to
+    `checkpoints/trace/windows-rank<R>.jsonl` (to check the data order; small)."""
     dtype: Literal["bfloat16", "float32"] = "bfloat16"
     """Compute precision (autocast); weights, gradients and AdamW state stay fp32 either way."""
     compile: bool = False
@@ -91,6 +117,11 @@ class TrainConfig(Section):
     sample_tokens: int = Field(48, ge=1)
     """Tokens sampled after each prompt."""
 
+    @property
+    def world_size(self) -> int:
+        """Processes taking part in training: devices per node x nodes."""
+        return self.devices * self.nodes
+
     @field_validator("resume", mode="before")
     @classmethod
     def _resume_words(cls, v: object) -> object:
@@ -109,6 +140,12 @@ class TrainConfig(Section):
             problems.append(f"train.warmup_steps ({self.warmup_steps}) exceeds train.max_steps ({self.max_steps})")
         if self.min_lr > self.lr:
             problems.append(f"train.min_lr ({self.min_lr}) exceeds train.lr ({self.lr})")
+        if self.grad_accum_steps % self.world_size:
+            problems.append(f"train.grad_accum_steps ({self.grad_accum_steps}) is not a multiple of the "
+                            f"{self.world_size} processes (train.devices {self.devices} x train.nodes "
+                            f"{self.nodes}): each process runs grad_accum_steps / processes micro batches")
+        if self.node_rank >= self.nodes:
+            problems.append(f"train.node_rank ({self.node_rank}) must be below train.nodes ({self.nodes})")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -151,6 +188,29 @@ class EvalConfig(Section):
     export's figures are on the very text the train stage evaluated."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """`auto`: CUDA when available, else CPU."""
+    devices: int = Field(1, ge=1)
+    """Processes (GPUs) per node. Above 1 (or with `nodes` above 1) the stage launches PyTorch's
+    torchrun on `train/`, one process per device; each reads its own slice of the same global
+    batch order, so the data order and the global batch are those of one device."""
+    nodes: int = Field(1, ge=1)
+    """Machines taking part; each runs the stage (or torchrun) with its own `node_rank`."""
+    node_rank: int = Field(0, ge=0)
+    """This machine's place among the `nodes` (0 writes the checkpoints and the manifest)."""
+    rdzv_endpoint: str = "127.0.0.1:29500"
+    """torchrun's rendezvous `host:port`: an address of node 0 that every node can reach."""
+    rdzv_id: str = "kuznia"
+    """torchrun's rendezvous id: the same on every node of one run."""
+    rdzv_backend: Literal["c10d", "static"] = "c10d"
+    """torchrun's rendezvous backend (`c10d`: node 0 hosts it at `rdzv_endpoint`)."""
+    parallel: Literal["ddp", "fsdp"] = "ddp"
+    """With several devices: `ddp` (each holds the whole model; gradients averaged) or `fsdp`
+    (FSDP2 `fully_shard`: weights, gradients and AdamW state split over the devices, for memory)."""
+    dist_timeout_s: int = Field(1800, ge=10)
+    """How long a process waits in a collective (for a peer's checkpoint save or evaluation)
+    before failing. A peer that dies is noticed sooner: torchrun stops the others."""
+    trace_windows: bool = False
+    """Write the window ids each process trained on, per micro batch, to
+    `checkpoints/trace/windows-rank<R>.jsonl` (to check the data order; small)."""
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     """Compute precision: `auto` is bfloat16 autocast on CUDA and float32 on CPU."""
     batch_tokens: int = Field(8192, ge=1)

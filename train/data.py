@@ -6,6 +6,11 @@ are its first `T` tokens, targets the last `T`. The train split visits every win
 epoch in a permutation drawn from `(seed, epoch)`; the position (`epoch`, `index` into that
 permutation) is all a checkpoint needs to continue with exactly the next window. (The val split
 is read as text, per source: `train/valset.py`.)
+
+With W processes each micro batch is a global one of W x B windows, in the order one process
+would read them: process `rank` takes windows `rank*B .. rank*B + B - 1` of it, and every
+process advances the same position by all W x B. The position is the same on every process and
+does not depend on W at a step boundary, so a checkpoint saved on N processes resumes on M.
 """
 
 from __future__ import annotations
@@ -61,7 +66,10 @@ class WindowLoader:
     """Micro batches `(inputs, targets)` of shape (B, T) from a split, with a resumable position."""
 
     def __init__(self, split_dir: Path, *, context_tokens: int, micro_batch_size: int, seed: int,
-                 shuffle: bool = True, vocab_size: int | None = None, tokenizer_hash: str | None = None):
+                 shuffle: bool = True, vocab_size: int | None = None, tokenizer_hash: str | None = None,
+                 rank: int = 0, world_size: int = 1):
+        self.rank, self.world_size = rank, world_size
+        self.last_windows: list[int] = []  # the windows of the last micro batch (this process' rows)
         self.stream = TokenStream(split_dir, vocab_size=vocab_size, tokenizer_hash=tokenizer_hash)
         self.context = context_tokens
         self.micro_batch_size = micro_batch_size
@@ -99,13 +107,18 @@ class WindowLoader:
         return self.stream.read(w * self.context, self.context + 1)
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The next micro batch; an exhausted epoch continues with the next epoch's order."""
-        rows = []
-        for _ in range(self.micro_batch_size):
+        """This process' rows of the next global micro batch; an exhausted epoch continues with the
+        next epoch's order."""
+        mine = range(self.rank * self.micro_batch_size, (self.rank + 1) * self.micro_batch_size)
+        rows, self.last_windows = [], []
+        for slot in range(self.world_size * self.micro_batch_size):
             if self.index >= self.n_windows:
                 self.epoch += 1
                 self.index = 0
-            rows.append(self.window(int(self._window_order()[self.index])))
+            if slot in mine:
+                w = int(self._window_order()[self.index])
+                self.last_windows.append(w)
+                rows.append(self.window(w))
             self.index += 1
         batch = torch.from_numpy(np.stack(rows))
         return batch[:, :-1], batch[:, 1:]

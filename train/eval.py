@@ -89,7 +89,7 @@ def row_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 def llama_nll(model: torch.nn.Module) -> NllFn:
     """`NllFn` of our `Llama` (the head applied to the final hidden states)."""
-    return lambda x, y: row_nll(model.lm_head(model.hidden_states(x)), y)
+    return lambda x, y: row_nll(model.lm_head(model(x, hidden_only=True)), y)
 
 
 def summarize(sources: Sequence[str], n_bytes: Sequence[int | None], scored: Sequence[tuple[float, int]]

@@ -74,7 +74,7 @@ def continue_ids(model: Llama, prompts: list[list[int]], *, max_new_tokens: int,
         x = torch.zeros((len(rows), max(map(len, rows))), dtype=torch.long)
         for r, row in enumerate(rows):
             x[r, : len(row)] = torch.tensor(row)
-        h = model.hidden_states(x.to(device))[torch.arange(len(rows)), torch.tensor([len(r) - 1 for r in rows])]
+        h = model(x.to(device), hidden_only=True)[torch.arange(len(rows)), torch.tensor([len(r) - 1 for r in rows])]
         logits = model.lm_head(h).float().cpu()
         for r, i in enumerate(list(live)):
             nxt = sample_next(logits[r], temperature=temperature, top_k=top_k, top_p=top_p, generator=gens[i])

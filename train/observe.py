@@ -177,6 +177,25 @@ class RunObserver:
                      f"({100 * self.overhead_s / train_s:.2f} % of the {duration_text(train_s)} of training steps)")
 
 
+class FollowerObserver:
+    """A process other than rank 0 writes and shows nothing; under FSDP it still samples at each
+    evaluation, since every forward of a sharded model gathers weights from every process."""
+
+    def __init__(self, cfg: TrainConfig, *, tokenizer_json: Path | None, sharded: bool):
+        self.overhead_s = 0.0
+        self.samples = SampleLog(None, resumed_step=0, tokenizer_json=tokenizer_json, prompts=cfg.sample_prompts,
+                                 max_new_tokens=cfg.sample_tokens) if sharded else None
+
+    timed = RunObserver.timed
+
+    def step_done(self, record: dict | None, model: torch.nn.Module) -> None:
+        if self.samples is not None and record and record.get("val_loss") is not None:
+            self.samples.sample(model, record["step"])
+
+    def close(self, train_s: float) -> None:
+        pass
+
+
 def eval_markdown(record: dict, samples: list[dict]) -> str:
     """An evaluation as markdown: the figures, the per-source table, the samples."""
     bpb = f", bits per byte {record['val_bpb']:.4f}" if record.get("val_bpb") is not None else ""

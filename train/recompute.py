@@ -54,7 +54,7 @@ def causal_lm_loss(model: Llama, inputs: torch.Tensor, targets: torch.Tensor,
     (and their fp32 copy) exist at a time instead of all (tokens x vocab) of them."""
     if chunk_tokens is None:
         return model(inputs, targets)
-    h = model.hidden_states(inputs).flatten(0, 1)  # (B*T, d)
+    h = model(inputs, hidden_only=True).flatten(0, 1)  # (B*T, d)
     y = targets.reshape(-1)
     total = h.new_zeros((), dtype=torch.float32)
     for start in range(0, h.shape[0], chunk_tokens):

@@ -25,10 +25,13 @@ SEED = 0
 class SampleLog:
     """Writes the continuations of `prompts` at each evaluation to `samples.jsonl`."""
 
-    def __init__(self, root: Path, *, resumed_step: int, tokenizer_json: Path | None, prompts: list[str],
+    def __init__(self, root: Path | None, *, resumed_step: int, tokenizer_json: Path | None, prompts: list[str],
                  max_new_tokens: int):
-        self.path = Path(root) / SAMPLES
-        truncate_jsonl(self.path, resumed_step)
+        """`root` None: sample without writing (a process other than rank 0, taking part in the
+        forwards of a sharded model)."""
+        self.path = Path(root) / SAMPLES if root is not None else None
+        if self.path is not None:
+            truncate_jsonl(self.path, resumed_step)
         self.prompts, self.max_new_tokens = prompts, max_new_tokens
         self.tok = self.ids = None
         if prompts and tokenizer_json is not None and Path(tokenizer_json).exists():
@@ -50,6 +53,8 @@ class SampleLog:
         finally:
             model.train()
         out = [{"prompt": p, "text": self.tok.decode(i, skip_special_tokens=True)} for p, i in zip(self.prompts, ids)]
+        if self.path is None:
+            return out
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"step": step, "samples": out}, ensure_ascii=False, sort_keys=True) + "\n")
         return out

@@ -1,6 +1,7 @@
 """The `train` stage (token shards in, `checkpoints/` out) and the `export` stage's spec.
 
-Train is one phase with one task (one GPU). The stage keeps its checkpoints when the config changes
+Train is one phase with one task (one GPU; or, with `train.devices`/`train.nodes` above 1, one
+torchrun launch: `train/launch.py`). The stage keeps its checkpoints when the config changes
 (`keep_outputs=True`): the next run resumes from them, and resume itself refuses a
 checkpoint of another model shape or other data with an error saying what differs. A run
 stopped by SIGTERM/SIGINT saves, then fails its task with `TrainingInterrupted`, so no manifest
@@ -18,6 +19,7 @@ from kuznia.identity import content_id
 from kuznia.stage import MANIFEST, Phase, StageContext, StageError, StageSpec
 from train import export
 from train.checkpoint import checkpoint_outputs, latest_checkpoint
+from train.launch import train_processes
 from train.metrics import METRICS
 from train.trainer import train
 
@@ -54,9 +56,13 @@ def plan(ctx: StageContext) -> list[dict]:
 def run(ctx: StageContext, task: dict) -> dict:
     tokens_dir = ctx.upstream_dir("tokens")
     vocab, tok_hash, tok_json, data_id = tokens_info(tokens_dir, ctx.upstream_dir("tokenizer"))
-    result = train(ctx.cfg.model, ctx.cfg.train, tokens_dir=tokens_dir, checkpoints_dir=ctx.dir,
-                   vocab_size=vocab, seed=ctx.cfg.seed, tokenizer_hash=tok_hash, tokenizer_json=tok_json,
-                   data_id=data_id)
+    cfg = ctx.cfg.train
+    if cfg.node_rank > 0:
+        raise StageError(f"train.node_rank={cfg.node_rank}: the stage runs on node 0 (it writes the manifest); "
+                         "on this node run `kuznia train-node` with the same config")
+    run_fn = train if cfg.world_size == 1 else train_processes  # its output lines printed: the flow log
+    result = run_fn(ctx.cfg.model, cfg, tokens_dir=tokens_dir, checkpoints_dir=ctx.dir, vocab_size=vocab,
+                    seed=ctx.cfg.seed, tokenizer_hash=tok_hash, tokenizer_json=tok_json, data_id=data_id)
     if result.stopped_by is not None:
         raise TrainingInterrupted(
             f"training stopped by {result.stopped_by} at step {result.step}; checkpoint saved at "

@@ -8,13 +8,19 @@ the LR a pure function of the step. Exact resume: a checkpoint holds everything 
 depends on (weights, optimizer state, step, data position, RNG), so N steps straight and
 N/2 + resume + N/2 give identical bits on CPU. SIGTERM/SIGINT stop at the next micro batch: the
 unfinished step is dropped and the state of the last finished one saved.
+
+Under torchrun (`train/distributed.py`) each process runs its share of the step's micro batches
+on its slice of the data, the processes agree on a stop before each micro batch, rank 0 alone
+writes checkpoints and everything the run shows; one process is the code path it always was.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import math
+import os
 import signal
 import threading
 import time
@@ -30,10 +36,11 @@ from model.llama import Llama
 from train.checkpoint import CheckpointManager
 from train.config import TrainConfig
 from train.data import WindowLoader
+from train.distributed import Dist, grad_norm_value
 from train.eval import evaluate_valset
 from train.metrics import memory_gib
-from train.observe import RUN_FILES, RunObserver, run_facts, settle_views
-from train.recompute import apply_activation_checkpointing, causal_lm_loss
+from train.observe import RUN_FILES, FollowerObserver, RunObserver, run_facts, settle_views
+from train.recompute import apply_activation_checkpointing
 from train.resume import prepare_resume
 from train.schedule import lr_at
 from train.valset import load_valset
@@ -54,11 +61,16 @@ class TrainResult:
 
 
 def resolve_device(name: str) -> torch.device:
-    """`auto` -> cuda if available, else cpu; `cuda` without a GPU is an error saying so."""
+    """`auto` -> cuda if available, else cpu; `cuda` without a GPU is an error saying so. Under
+    torchrun a CUDA process takes the GPU of its LOCAL_RANK."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("train.device=cuda but no CUDA GPU is visible; use train.device=cpu or auto")
+    if name == "cuda" and "LOCAL_RANK" in os.environ:
+        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+        torch.cuda.set_device(device)
+        return device
     return torch.device(name)
 
 
@@ -121,25 +133,30 @@ class Trainer:
         self.data_id = data_id
         self.args: ModelArgs = resolve_model_args(model_section, vocab_size)
         self.device = resolve_device(cfg.device)
+        self.dist = Dist.from_env(cfg, self.device)
         self.seed = cfg.seed if cfg.seed is not None else seed
-        self.resumed_from, self.superseded = prepare_resume(self.root, cfg.resume, fits=self._fits,
-                                                            run_files=RUN_FILES, log=log)
-        settle_views(self.root, resumed=self.resumed_from is not None, superseded=self.superseded)
+        settled = None
+        if self.dist.is_main:  # settles the checkpoints folder; the others take its decision
+            settled = prepare_resume(self.root, cfg.resume, fits=self._fits, run_files=RUN_FILES, log=log)
+            settle_views(self.root, resumed=settled[0] is not None, superseded=settled[1])
+        self.resumed_from, self.superseded = self.dist.from_main(settled)
 
         self.loader = WindowLoader(tokens_dir / "train", context_tokens=self.args.context_tokens,
                                    micro_batch_size=cfg.micro_batch_size, seed=self.seed,
-                                   vocab_size=vocab_size, tokenizer_hash=tokenizer_hash)
+                                   vocab_size=vocab_size, tokenizer_hash=tokenizer_hash,
+                                   rank=self.dist.rank, world_size=self.dist.world_size)
         self.tokenizer_json = tokenizer_json
         self.valset = load_valset(tokens_dir, bytes_per_source=cfg.eval_bytes_per_source, tokenizer_json=tokenizer_json,
                                   vocab_size=vocab_size, tokenizer_hash=tokenizer_hash)
 
         torch.manual_seed(self.seed)
         self.model = Llama(self.args).to(self.device)  # initialised on CPU: the same weights everywhere
+        self.dist.shard(self.model)
         self.optimizer = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr,
                                            betas=(cfg.beta1, cfg.beta2), eps=cfg.adam_eps,
                                            fused=self.device.type == "cuda")
         self.checkpoints = CheckpointManager(self.root, model=self.model, optimizer=self.optimizer,
-                                             loader=self.loader, keep=cfg.keep_checkpoints)
+                                             loader=self.loader, keep=cfg.keep_checkpoints, dist=self.dist)
         self.step, self.tokens_seen = 0, 0
         if self.resumed_from is not None:
             self._restore(self.resumed_from)
@@ -174,7 +191,13 @@ class Trainer:
             total = torch.cuda.get_device_properties(device).total_memory
             torch.cuda.set_per_process_memory_fraction(min(1.0, cfg.max_memory_gib * 2**30 / total), device)
         apply_activation_checkpointing(self.model, cfg.activation_checkpointing)
-        self.loss_fn = functools.partial(causal_lm_loss, self.model, chunk_tokens=cfg.loss_chunk_tokens)
+        self.loss_module = self.dist.wrap(self.model, cfg.loss_chunk_tokens, device)
+        self.loss_fn = self.loss_module
+        self.accum = cfg.grad_accum_steps // self.dist.world_size  # micro batches per step, per process
+        self.trace = None
+        if cfg.trace_windows:
+            (self.root / "trace").mkdir(exist_ok=True)
+            self.trace = open(self.root / "trace" / f"windows-rank{self.dist.rank}.jsonl", "a", encoding="utf-8")
         if cfg.compile:
             if device.type == "cuda":
                 self.loss_fn = torch.compile(self.loss_fn)
@@ -186,7 +209,9 @@ class Trainer:
         self.log(f"model: {count_parameters(self.args):,} parameters; "
                  f"{flops_per_token(self.args) / 1e9:.3f} GFLOP/token; device {device}, "
                  f"{cfg.dtype} compute; {self.tokens_per_step:,} tokens/step = {cfg.micro_batch_size} x "
-                 f"{cfg.grad_accum_steps} accumulation x {self.args.context_tokens}; train split "
+                 f"{cfg.grad_accum_steps} accumulation x {self.args.context_tokens}"
+                 + (f" ({self.dist.world_size} processes, {cfg.parallel}, {self.accum} micro batches each)"
+                    if self.dist.enabled else "") + "; train split "
                  f"{self.loader.stream.n_tokens:,} tokens ({self.loader.n_windows:,} windows), "
                  f"val {self.valset.n_tokens:,} tokens")
         self.log(self.valset.describe())
@@ -206,16 +231,19 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         loss_sum = torch.zeros((), device=self.device)
-        for _ in range(cfg.grad_accum_steps):
-            if stop.received:
+        for j in range(self.accum):
+            if self.dist.agree(bool(stop.received)):
                 self.optimizer.zero_grad(set_to_none=True)
                 self.loader.load_state_dict(position)
                 return None
             x, y = self.loader.next_batch()
+            if self.trace is not None:
+                self.trace.write(json.dumps({"step": self.step + 1, "micro": j, "windows": self.loader.last_windows}) + "\n")
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-            with self.autocast():
-                loss = self.loss_fn(x, y)
-            (loss / cfg.grad_accum_steps).backward()
+            with self.dist.no_sync(self.loss_module, last=j == self.accum - 1):
+                with self.autocast():
+                    loss = self.loss_fn(x, y)
+                (loss / self.accum).backward()
             loss_sum += loss.detach()
         grad_norm = (torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip_norm)
                      if cfg.grad_clip_norm else None)
@@ -223,16 +251,28 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
         self.tokens_seen += self.tokens_per_step
-        step_loss = float(loss_sum) / cfg.grad_accum_steps  # syncs: the step is done
+        step_loss = float(self.dist.total(loss_sum)) / cfg.grad_accum_steps  # syncs: the step is done
         if not math.isfinite(step_loss):
             raise FloatingPointError(f"loss is {step_loss} at step {self.step}; lower train.lr or "
                                      "check the data; resume from the last checkpoint")
-        return step_loss, (float(grad_norm) if grad_norm is not None else None), lr
+        return step_loss, (grad_norm_value(grad_norm) if grad_norm is not None else None), lr
 
-    def evaluate(self) -> dict:
-        """Val loss and bits per byte, overall and per source (`train/eval.py`)."""
-        return evaluate_valset(self.model, self.valset, device=self.device, autocast=self.autocast,
-                               batch_tokens=self.cfg.micro_batch_size * self.args.context_tokens)
+    def evaluate(self) -> dict | None:
+        """Val loss and bits per byte, overall and per source (`train/eval.py`). Rank 0 alone
+        under DDP (None on the others); every process in step under FSDP."""
+        if not (self.dist.is_main or self.dist.sharded):
+            return None
+        try:
+            return evaluate_valset(self.model, self.valset, device=self.device, autocast=self.autocast,
+                                   batch_tokens=self.cfg.micro_batch_size * self.args.context_tokens)
+        finally:
+            self.dist.reshard(self.model)
+
+    def _stop(self, stop: StopSignals) -> str | None:
+        """The stop signal this process got, or the one another process got (all agree)."""
+        if self.dist.agree(bool(stop.received)):
+            return stop.received or "a stop signal to another process"
+        return None
 
     def fit(self, stop_at_step: int | None = None) -> TrainResult:
         """Train until `max_steps`, `stop_at_step`, or a stop signal; save as configured."""
@@ -240,14 +280,16 @@ class Trainer:
         result = TrainResult(step=self.step, tokens_seen=self.tokens_seen, resumed_from=self.resumed_from,
                              superseded=self.superseded)
         target = min(cfg.max_steps, stop_at_step) if stop_at_step is not None else cfg.max_steps
-        observer = RunObserver(self.root, cfg, resumed_step=self.step, facts=run_facts(self),
-                               tokenizer_json=self.tokenizer_json, log=self.log)
+        observer = (RunObserver(self.root, cfg, resumed_step=self.step, facts=run_facts(self),
+                                tokenizer_json=self.tokenizer_json, log=self.log) if self.dist.is_main
+                    else FollowerObserver(cfg, tokenizer_json=self.tokenizer_json, sharded=self.dist.sharded))
         self.model.train()
         # Throughput counts the steps' own time, not evaluations or saves between them.
         seconds, tokens, train_s = 0.0, 0, 0.0
         try:
             with StopSignals() as stop:
-                while self.step < target and not stop.received:
+                stopped = None
+                while self.step < target and not (stopped := self._stop(stop)):
                     t0 = time.perf_counter()
                     done = self.train_step(stop)
                     if done is None:
@@ -265,17 +307,22 @@ class Trainer:
                     if (cfg.eval_every_steps and self.step % cfg.eval_every_steps == 0) or self.step == cfg.max_steps:
                         with observer.timed():
                             result.last_eval = self.evaluate()
-                        record = {**(record or {"step": self.step, "loss": round(loss, 6)}), **result.last_eval}
+                        record = {**(record or {"step": self.step, "loss": round(loss, 6)}), **(result.last_eval or {})}
                     observer.step_done(record, self.model)
+                    if record and "val_loss" in record:
+                        self.dist.reshard(self.model)  # after the samples' forwards
                     if self.step % cfg.checkpoint_every_steps == 0 or self.step == target:
                         result.checkpoint = self.checkpoints.save(self.step, self.meta(loss))
-                if stop.received:
-                    result.stopped_by = stop.received
+                stopped = stopped or self._stop(stop)
+                if stopped:
+                    result.stopped_by = stopped
                     result.checkpoint = self.checkpoints.save(self.step, self.meta(_last(result)))
-                    self.log(f"stopped by {stop.received} at step {self.step}; saved {result.checkpoint}; "
+                    self.log(f"stopped by {stopped} at step {self.step}; saved {result.checkpoint}; "
                              "run the same command again to resume")
         finally:
             observer.close(train_s)
+            if self.trace is not None:
+                self.trace.close()
         result.train_seconds, result.observe_seconds = train_s, observer.overhead_s
         return self._finish(result)
 
@@ -292,7 +339,7 @@ class Trainer:
         if result.stopped_by is None and result.last_eval is None:  # resumed at max_steps: evaluate anyway
             result.last_eval = self.evaluate()
         if result.checkpoint is None:  # no step ran in this call
-            result.checkpoint = self.checkpoints.at_step(self.step) or self.checkpoints.save(
+            result.checkpoint = self.dist.from_main(self.checkpoints.at_step(self.step)) or self.checkpoints.save(
                 self.step, self.meta(_last(result)))
         result.step, result.tokens_seen = self.step, self.tokens_seen
         return result
