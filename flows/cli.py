@@ -229,17 +229,32 @@ def eval_(
         Console().print(table)
 
 
+@app.command("train-node")
+def train_node(config: ConfigOpt = DEFAULT_CONFIG, work_dir: WorkDirOpt = None, set_: SetOpt = None) -> None:
+    """This machine's share of a training run over several nodes (`--set train.node_rank=K`, K > 0):
+    torchrun with this node's rank and the config's rendezvous; node 0 runs `kuznia stage train`."""
+    from train.stage import train_node as run_node
+
+    cfg = _load(config, work_dir, _overrides(set_))
+    try:
+        run_node(cfg, Path(cfg.work_dir))
+    except StageError as e:
+        _fail(e)
+
+
 @app.command("model-info")
 def model_info(
     preset: Annotated[str, typer.Argument(help="Model preset: apt3-1b, demo, tiny.")],
     micro_batch: Annotated[int, typer.Option(help="Micro batch for the memory estimate.")] = 1,
     context: Annotated[Optional[int], typer.Option(help="Context length (default: the preset's).")] = None,
+    devices: Annotated[int, typer.Option(help="Devices: also print the memory per device with DDP and FSDP.")] = 1,
 ) -> None:
-    """Parameters, FLOPs per token and the estimated training memory of a preset."""
+    """Parameters, FLOPs per token and the estimated training memory of a preset (per device with
+    `--devices`)."""
     from model.flops import describe
 
     try:
-        typer.echo(describe(preset, micro_batch=micro_batch, context=context))
+        typer.echo(describe(preset, micro_batch=micro_batch, context=context, devices=devices))
     except (KeyError, ValueError) as e:
         _fail(e)
 

@@ -38,18 +38,33 @@ from kuznia.registry import UnknownStage
 from kuznia.stage import StageError, load_spec
 
 
+def gpu_slots(stage: str, cfg: PipelineConfig) -> tuple[int, int]:
+    """(slots this stage takes, slots the machine has): train takes `train.devices`, other GPU
+    stages one; the machine has one per visible GPU (at least what is asked: a CPU run)."""
+    wanted = cfg.train.devices if stage == "train" else 1
+    import torch
+
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if visible and wanted > visible and cfg.train.device != "cpu":
+        raise StageError(f"train.devices={wanted} but this machine shows {visible} GPU(s) "
+                         f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')})")
+    return wanted, max(visible, wanted)
+
+
 @contextlib.contextmanager
-def gpu_slot(stage: str, log: Callable[[str], None] = print):
+def gpu_slot(stage: str, log: Callable[[str], None] = print, slots: tuple[int, int] = (1, 1)):
     """Hold this machine's GPUs while a GPU stage runs, so that two pipelines never train on the
     same GPU at once: a lock file (`<tmp>/.kuznia/gpu-<ids>.lock`, ids from CUDA_VISIBLE_DEVICES),
     waited for, which the kernel frees when its holder dies; and, for the Prefect UI, the global
-    concurrency limit `kuznia-gpu-<host>-<ids>` (1 slot). A slot a killed run left taken (its
-    lease died with its temporary API server) is given back first: holding the lock proves that
-    no live run holds it.
+    concurrency limit `kuznia-gpu-<host>-<ids>` (a slot per GPU), of which the stage takes
+    `slots[0]` (`gpu_slots`: a training run on N devices takes N). A slot a killed run left taken
+    (its lease died with its temporary API server) is given back first: holding the lock proves
+    that no live run holds it.
     """
     if not registry.info(stage).gpu:
         yield
         return
+    occupy, total = slots
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
     from prefect.concurrency.sync import concurrency
@@ -61,12 +76,15 @@ def gpu_slot(stage: str, log: Callable[[str], None] = print):
             try:
                 limit = client.read_global_concurrency_limit_by_name(name)
             except Exception:  # noqa: BLE001 - ObjectNotFound: create it
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=total))
             else:
                 if limit.active_slots:
                     log(f"{name}: giving back {limit.active_slots} slot(s) left taken by a run that died")
                     client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(active_slots=0))
-        with concurrency(name, occupy=1, strict=True):
+                if limit.limit < total:
+                    client.update_global_concurrency_limit(name, GlobalConcurrencyLimitUpdate(limit=total))
+        log(f"{stage}: taking {occupy} of the {total} slot(s) of {name}")
+        with concurrency(name, occupy=occupy, strict=True):
             yield
 
 
@@ -82,7 +100,7 @@ def stage_flow(stage: str, cfg: PipelineConfig, work_dir: str, force: bool = Fal
     spec = load_spec(stage)
     try:
         # The trainer's progress and evaluations become artifacts through the run reporter hook.
-        with gpu_slot(stage, logger.info), reporting_to(PrefectReporter(artifact_prefix(cfg))):
+        with gpu_slot(stage, logger.info, gpu_slots(stage, cfg)), reporting_to(PrefectReporter(artifact_prefix(cfg))):
             result = run_stage(spec, cfg, Path(work_dir), force=force, mapper=flow_mapper(spec, cfg),
                                workers=cfg.runner.n_workers(), log=logger.info)
     except (StageError, LockHeld, DiskFull) as e:

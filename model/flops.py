@@ -62,6 +62,27 @@ def estimate_training_memory(args: ModelArgs, micro_batch: int = 1, context_toke
     }
 
 
+def per_device_memory(args: ModelArgs, devices: int, parallel: str, micro_batch: int = 1,
+                      context_tokens: int | None = None, dtype: str = "bfloat16") -> dict[str, int]:
+    """`estimate_training_memory` for one of `devices` processes.
+
+    `ddp`: each holds everything (DDP's gradient buckets are views of the gradients). `fsdp`
+    (FSDP2 over each block and the model): weights, gradients and AdamW state split `devices`
+    ways, plus what is gathered whole at a time: the root's embeddings, norm and head (kept
+    during forward and backward), and two blocks' weights and one block's gradients (the one
+    computed and the one prefetched). Activations are per process either way.
+    """
+    mem = estimate_training_memory(args, micro_batch, context_tokens, dtype)
+    if parallel == "ddp" or devices == 1:
+        return {**mem, "gathered": 0}
+    if parallel != "fsdp":
+        raise ValueError(f"parallel={parallel!r}; allowed: ddp, fsdp")
+    block = (count_parameters(args) - 2 * args.vocab_size * args.d_model - args.d_model) // args.n_layers
+    root = 2 * args.vocab_size * args.d_model + args.d_model
+    split = {k: -(-mem[k] // devices) for k in ("weights", "gradients", "optimizer")}
+    return {**split, "gathered": 4 * (root + 2 * block + block), "activations": mem["activations"]}
+
+
 def _fmt_int(n: int) -> str:
     return f"{n:,}"
 
@@ -71,7 +92,7 @@ def _gib(b: float) -> str:
 
 
 def describe(preset: str | ModelArgs, micro_batch: int = 1, context: int | None = None,
-             dtype: str = "bfloat16") -> str:
+             dtype: str = "bfloat16", devices: int = 1) -> str:
     """A human-readable summary of a model shape (what `kuznia model-info PRESET` prints)."""
     args = preset_args(preset) if isinstance(preset, str) else preset
     name = preset if isinstance(preset, str) else "custom"
@@ -93,6 +114,13 @@ def describe(preset: str | ModelArgs, micro_batch: int = 1, context: int | None 
         f"  activations    {_gib(mem['activations'])}",
         f"  total          {_gib(sum(mem.values()))}",
     ]
+    if devices > 1:
+        per = {mode: per_device_memory(args, devices, mode, micro_batch, t, dtype) for mode in ("ddp", "fsdp")}
+        lines.append(f"per device on {devices} devices:{'ddp':>21}{'fsdp':>14}  (train.parallel)")
+        for key, label in (("weights", "weights fp32"), ("gradients", "gradients fp32"), ("optimizer", "AdamW state"),
+                           ("gathered", "gathered whole"), ("activations", "activations")):
+            lines.append(f"  {label:<15}{_gib(per['ddp'][key]):>30} {_gib(per['fsdp'][key]):>13}")
+        lines.append(f"  {'total':<15}{_gib(sum(per['ddp'].values())):>30} {_gib(sum(per['fsdp'].values())):>13}")
     return "\n".join(lines)
 
 

@@ -128,7 +128,8 @@ class Dist:
             return loss  # the model itself was sharded by `shard` before the optimizer was built
         from torch.nn.parallel import DistributedDataParallel as DDP
 
-        return DDP(loss, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
+        return DDP(loss, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False,
+                   gradient_as_bucket_view=True)  # no second copy of the gradients
 
     def shard(self, model: nn.Module) -> None:
         """FSDP2: each block its own unit, the model the root (embeddings, norm, head)."""

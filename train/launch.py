@@ -61,7 +61,7 @@ def torchrun_command(cfg: TrainConfig, spec: Path) -> list[str]:
 
 def write_spec(root: Path, model_section, cfg: TrainConfig, *, stop_at_step: int | None = None, **trainer) -> Path:
     """`checkpoints/launch/spec.json`: what every process builds its `Trainer` from."""
-    launch = Path(root) / LAUNCH_DIR
+    launch = Path(root) / (LAUNCH_DIR if cfg.node_rank == 0 else f"{LAUNCH_DIR}-node{cfg.node_rank}")
     shutil.rmtree(launch, ignore_errors=True)
     launch.mkdir(parents=True)
     spec = {"model": model_section.model_dump(mode="json"), "train": cfg.model_dump(mode="json"),
@@ -161,6 +161,10 @@ def train_processes(model_section, cfg: TrainConfig, *, checkpoints_dir: Path, l
     spec = write_spec(root, model_section, cfg, stop_at_step=stop_at_step, checkpoints_dir=root, **trainer)
     rc, tail = run_torchrun(torchrun_command(cfg, spec), log)
     result_path = spec.parent / RESULT
+    if cfg.node_rank > 0:  # node 0 has the result
+        if rc != 0:
+            raise TrainingFailed(failure_message(spec.parent, root, rc, tail))
+        return TrainResult(step=-1, tokens_seen=0)
     if not result_path.exists():  # (rank 0 finished when it exists: a SIGTERM to torchrun exits it non-zero)
         raise TrainingFailed(failure_message(spec.parent, root, rc, tail))
     r = read_json(result_path)

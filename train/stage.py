@@ -49,6 +49,17 @@ def tokens_info(tokens_dir: Path, tokenizer_dir: Path) -> tuple[int, str | None,
     return int(vocab), manifest.get("tokenizer_hash"), tok_json if tok_json.exists() else None, data_id
 
 
+def train_node(cfg, work_dir: Path) -> None:
+    """This machine's processes of a run over `train.nodes` machines (`train.node_rank` > 0), for
+    `kuznia train-node`; node 0 runs the train stage. The work dir must be the same shared folder."""
+    if cfg.train.node_rank == 0:
+        raise StageError("train.node_rank is 0: on node 0 run the train stage (`kuznia stage train`)")
+    tokens_dir = Path(work_dir) / registry.folder("tokens")
+    vocab, tok_hash, tok_json, data_id = tokens_info(tokens_dir, Path(work_dir) / registry.folder("tokenizer"))
+    train_processes(cfg.model, cfg.train, tokens_dir=tokens_dir, checkpoints_dir=Path(work_dir) / registry.folder("train"),
+                    vocab_size=vocab, seed=cfg.seed, tokenizer_hash=tok_hash, tokenizer_json=tok_json, data_id=data_id)
+
+
 def plan(ctx: StageContext) -> list[dict]:
     return [{"id": "train"}]
 

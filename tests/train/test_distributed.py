@@ -172,3 +172,26 @@ def test_the_global_batch_must_split_evenly():
     with pytest.raises(ValueError, match="not a multiple of the 4 processes"):
         tiny_train(devices=2, nodes=2, grad_accum_steps=6)
     assert os.environ.get("WORLD_SIZE") is None
+
+
+def test_two_nodes_meet_at_the_rendezvous_and_train_as_one_process(reference, tmp_path):
+    """Two 'nodes' on this machine, one process each, meeting at a c10d rendezvous: node 0 as the
+    train stage runs it, node 1 as `kuznia train-node` does."""
+    import socket
+
+    tokens, ref, ref_windows = reference
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    common = {"nodes": 2, "rdzv_endpoint": f"127.0.0.1:{port}", "rdzv_id": "test-two-nodes"}
+    box: dict = {}
+
+    def node(rank: int) -> None:
+        box[rank] = _run(tokens, tmp_path / "ckpt", _cfg(node_rank=rank, **common))
+
+    other = threading.Thread(target=node, args=(1,))
+    other.start()
+    node(0)
+    other.join(timeout=120)
+    _close(box[0].losses, ref.losses)
+    assert _windows(tmp_path / "ckpt") == ref_windows
