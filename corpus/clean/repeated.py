@@ -147,11 +147,14 @@ def _doc_keys(lines: list[str], text: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def remove_repeated_lines(text: str, frequent: FrequentLines, cfg, gaps: list[int] | None = None,
-                          removed: RepeatedRemoved | None = None) -> tuple[str, int]:
+                          removed: RepeatedRemoved | None = None,
+                          chrome: set[int] | None = None) -> tuple[str, int]:
     """Drop repeated-line boilerplate from a document's edge runs; returns (text, lines removed).
 
     `cfg` is `CleanConfig.repeated_lines`; `gaps[i]` is how many lines the phrase rules removed
-    just before line `i` (`gaps[len(lines)]`: after the last), so that the runs see them.
+    just before line `i` (`gaps[len(lines)]`: after the last), so that the runs see them;
+    `chrome`, when given, gets the frequent key (the line's, else its template's) of every line
+    removed (the document's chrome keys, for `sitelines.py`).
     """
     if not text or not len(frequent):
         return text, 0
@@ -187,6 +190,8 @@ def remove_repeated_lines(text: str, frequent: FrequentLines, cfg, gaps: list[in
             drop.add(i)
     if not drop:
         return text, 0
+    if chrome is not None:
+        chrome.update(int(exact[i]) if by_line[i] else int(template[i]) for i in drop)
     if removed is not None:
         removed.lines.extend((int(exact[i]), lines[i].strip()) for i in sorted(drop))
     return "\n".join(line for i, line in enumerate(lines) if i not in drop), len(drop)
