@@ -51,7 +51,7 @@ class RepeatedLinesConfig(Section):
     lines, numbers and tables are the text's own)."""
     site_min_docs: int = Field(3, ge=2)
     """Such a line is a site's when it occurs in at least this many documents with one chrome
-    key (a line the repeated-line rule removed at their edges)..."""
+    key (a line the repeated-line rule removed at their top: a site's menu, header)..."""
     site_min_share: float = Field(0.67, gt=0.0, le=1.0)
     """...and at least this share of all the documents it occurs in carry that chrome key: a
     genre's headings occur in its texts wherever they were published, a site's insertions only

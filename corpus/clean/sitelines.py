@@ -10,7 +10,8 @@ chrome; a line the site inserts occurs (almost) only in pages that carry that si
 
 - `sites` (`sitecount.py`, one task per docs part, after `merge`): per document, its *site keys*
   (`sitelines_kernels`: the head of a label line, or a short line of letters) and its *chrome
-  keys* (the keys of the lines the repeated-line rule removes at its edges, `repeated.py`).
+  keys* (the keys of the lines the repeated-line rule removes at its top, `repeated.py`: a
+  site's menu and header; what recurs at the bottom is as often a genre's closing lines).
   Counted: in how many documents each site key occurs (all documents), and with each chrome key
   (documents with chrome): rows (site key, chrome key or 0, documents), sorted, per part.
 - `site_merge` (`sitecount.py`, one task per hash range of the site key): the rows summed; a pair (site key,
