@@ -40,6 +40,24 @@ class RepeatedLinesConfig(Section):
     heading_level_gap: int = Field(2, ge=0)
     """...and occurs in at least 2**gap times as many documents as the run's other lines: a
     heading is common to a genre, a site's chrome to one site."""
+    site_max_tokens: int = Field(12, ge=1)
+    """Site lines (corpus/clean/sitelines.py): a line of at most this many tokens, mostly
+    letters, may be one a site inserts between paragraphs ("Reklama")..."""
+    site_label_max_tokens: int = Field(6, ge=1)
+    """...as may a label line, keyed by its head before ": " when the head has at most this many
+    tokens ("Czytaj także: <title>")..."""
+    site_min_letter_share: float = Field(0.9, ge=0.0, le=1.0)
+    """...where a short line needs this share of its non-space characters to be letters (code
+    lines, numbers and tables are the text's own)."""
+    site_min_docs: int = Field(3, ge=2)
+    """Such a line is a site's when it occurs in at least this many documents with one chrome
+    key (a line the repeated-line rule removed at their top: a site's menu, header)..."""
+    site_min_share: float = Field(0.67, gt=0.0, le=1.0)
+    """...and at least this share of all the documents it occurs in carry that chrome key: a
+    genre's headings occur in its texts wherever they were published, a site's insertions only
+    in its pages."""
+    site_chrome_keys: int = Field(8, ge=1, le=64)
+    """Chrome keys per document paired with its site keys (bounds the counts)."""
     range_chars: int = Field(1 << 30, ge=1 << 16)
     """Characters of documents per hash range of the merge: a merge task holds the counts of one
     range, so this bounds its memory (about 1 GB for the default)."""
@@ -65,6 +83,10 @@ class CleanConfig(Section):
     remove_repeated_lines: bool = True
     """Drop lines that recur at the edges of many documents (corpus/clean/repeated.py): page
     chrome in phrasings no list has. Needs the stage's counts; `clean_text` alone skips it."""
+    remove_site_lines: bool = True
+    """Drop lines that a site inserts inside its pages' texts (corpus/clean/sitelines.py): a
+    short line or a label line found (almost) only in pages with one chrome line, in a document
+    whose chrome the repeated-line rule removed. Needs `remove_repeated_lines`."""
     repeated_lines: RepeatedLinesConfig = Field(default_factory=RepeatedLinesConfig)
     """When a line counts as repeated, and where it is removed."""
     remove_symbol_lines: bool = True

@@ -147,11 +147,15 @@ def _doc_keys(lines: list[str], text: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def remove_repeated_lines(text: str, frequent: FrequentLines, cfg, gaps: list[int] | None = None,
-                          removed: RepeatedRemoved | None = None) -> tuple[str, int]:
+                          removed: RepeatedRemoved | None = None,
+                          chrome: set[int] | None = None) -> tuple[str, int]:
     """Drop repeated-line boilerplate from a document's edge runs; returns (text, lines removed).
 
     `cfg` is `CleanConfig.repeated_lines`; `gaps[i]` is how many lines the phrase rules removed
-    just before line `i` (`gaps[len(lines)]`: after the last), so that the runs see them.
+    just before line `i` (`gaps[len(lines)]`: after the last), so that the runs see them;
+    `chrome`, when given, gets the frequent key (the line's, else its template's) of every line
+    removed at the top (the page's chrome keys, for `sitelines.py`: a site's menu and header;
+    lines recurring at the bottom are as often a genre's or a package's closing lines).
     """
     if not text or not len(frequent):
         return text, 0
@@ -172,6 +176,7 @@ def remove_repeated_lines(text: str, frequent: FrequentLines, cfg, gaps: list[in
     top = _walk(range(n), keyed, repeated, lambda i: gaps[i], bridgeable, cfg)
     bottom = _walk(range(n - 1, -1, -1), keyed, repeated, lambda i: gaps[i + 1], bridgeable, cfg)
     drop: set[int] = set()
+    top_drop: set[int] = set()
     inside = _inside_repeats(exact)
     for run, is_top in ((top, True), (bottom, False)):
         for i in run.members:
@@ -185,8 +190,12 @@ def remove_repeated_lines(text: str, frequent: FrequentLines, cfg, gaps: list[in
             if is_top and i == run.members[-1] and _is_heading(run, i, tokens, level, cfg):
                 continue  # the document's first heading, directly above its text
             drop.add(i)
+            if is_top:
+                top_drop.add(i)
     if not drop:
         return text, 0
+    if chrome is not None:
+        chrome.update(int(exact[i]) if by_line[i] else int(template[i]) for i in top_drop)
     if removed is not None:
         removed.lines.extend((int(exact[i]), lines[i].strip()) for i in sorted(drop))
     return "\n".join(line for i, line in enumerate(lines) if i not in drop), len(drop)

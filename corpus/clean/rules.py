@@ -10,7 +10,8 @@ Order matters: mojibake is repaired on the text as fetched (its gate looks for c
 outside plain Polish); HTML entities are decoded before control characters and normalisation
 see them; boilerplate lines go in two passes, the phrase rules first (`boilerplate`), then lines
 that recur at the edges of many documents (`repeated_lines`, which needs the clean stage's
-counts: `CleanState.frequent`; without them it does nothing); symbol lines go before masking (a
+counts: `CleanState.frequent`; without them it does nothing), then lines a site inserts inside
+its pages' texts, in documents whose chrome that removed (`site_lines`: `CleanState.site_pairs`); symbol lines go before masking (a
 masked address must not keep a cookie banner alive); whitespace is last, so it collapses the
 blank lines removals leave.
 """
@@ -23,11 +24,14 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from corpus.clean.boilerplate import remove_boilerplate_gaps
 from corpus.clean.config import CleanConfig
 from corpus.clean.mojibake import fix_mojibake
 from corpus.clean.pii import mask_emails, mask_phones
 from corpus.clean.repeated import FrequentLines, RepeatedRemoved, remove_repeated_lines
+from corpus.clean.sitelines import remove_site_lines
 
 # --------------------------------------------------------------------------- rules
 
@@ -122,6 +126,10 @@ class CleanState:
     gaps: list[int] | None = None
     repeated: RepeatedRemoved | None = None
     """When set, the lines the repeated-line rule removed are noted here (for the report)."""
+    site_pairs: np.ndarray | None = None
+    """The clean stage's site pairs (`sitelines.py`); None: the site-line rule does nothing."""
+    chrome: set[int] = field(default_factory=set)
+    """The keys of the lines the repeated-line rule removed (the document's chrome)."""
 
 
 def rule_boilerplate(text: str, cfg: CleanConfig, state: CleanState | None = None) -> tuple[str, int]:
@@ -134,7 +142,14 @@ def rule_boilerplate(text: str, cfg: CleanConfig, state: CleanState | None = Non
 def rule_repeated_lines(text: str, cfg: CleanConfig, state: CleanState | None = None) -> tuple[str, int]:
     if state is None or state.frequent is None:
         return text, 0
-    return remove_repeated_lines(text, state.frequent, cfg.repeated_lines, state.gaps, state.repeated)
+    return remove_repeated_lines(text, state.frequent, cfg.repeated_lines, state.gaps, state.repeated,
+                                 state.chrome)
+
+
+def rule_site_lines(text: str, cfg: CleanConfig, state: CleanState | None = None) -> tuple[str, int]:
+    if state is None or state.site_pairs is None:
+        return text, 0
+    return remove_site_lines(text, state.site_pairs, state.chrome, cfg.repeated_lines)
 
 
 def rule_symbol_lines(text: str, cfg: CleanConfig) -> tuple[str, int]:
@@ -187,6 +202,7 @@ CLEAN_RULES: tuple[CleanRule, ...] = (
     CleanRule("nfc", "nfc", rule_nfc),
     CleanRule("boilerplate", "remove_boilerplate", rule_boilerplate, state=True),
     CleanRule("repeated_lines", "remove_repeated_lines", rule_repeated_lines, state=True),
+    CleanRule("site_lines", "remove_site_lines", rule_site_lines, state=True),
     CleanRule("symbol_lines", "remove_symbol_lines", rule_symbol_lines),
     CleanRule("emails", "mask_emails", rule_emails),
     CleanRule("phones", "mask_phones", rule_phones),
@@ -210,14 +226,15 @@ def apply_rule(rule: CleanRule, text: str, cfg: CleanConfig, state: CleanState) 
 
 
 def clean_text(text: str, cfg: CleanConfig, frequent: FrequentLines | None = None,
-               repeated: RepeatedRemoved | None = None) -> CleanResult:
+               repeated: RepeatedRemoved | None = None, site_pairs: np.ndarray | None = None) -> CleanResult:
     """Run every enabled rule of `CLEAN_RULES` in order; see the module docstring.
 
     `frequent` is the clean stage's table of lines frequent across documents (without it the
-    repeated-line rule does nothing); `repeated`, when given, collects the lines it removed.
+    repeated-line rule does nothing); `repeated`, when given, collects the lines it removed;
+    `site_pairs` is the stage's table of site lines (without it the site-line rule does nothing).
     """
     result = CleanResult(text)
-    state = CleanState(frequent, None, repeated)
+    state = CleanState(frequent, None, repeated, site_pairs)
     for rule in CLEAN_RULES:
         if not getattr(cfg, rule.switch):
             continue

@@ -1,9 +1,11 @@
 """The clean stage: `docs/<source>/part-N.parquet` -> `clean/<source>/part-N.parquet`.
 
-Three phases. `count` and `merge` (`linecount.py`) find the lines that recur at the edges of
+Five phases. `count` and `merge` (`linecount.py`) find the lines that recur at the edges of
 many documents (one count task per docs part, one merge task per hash range, bounded memory at
-any corpus size); `clean` runs the rules of `rules.py` on each docs part, the repeated-line rule
-with the merged table of frequent lines (`repeated.py`).
+any corpus size); `sites` and `site_merge` (`sitecount.py`), the same way, the lines a site
+inserts inside its pages' texts (`sitelines.py`); `clean` runs the rules of `rules.py` on each
+docs part, the repeated-line rule with the merged table of frequent lines (`repeated.py`), the
+site-line rule with the site pairs.
 
 One clean task per docs part. A clean part mirrors its docs part row for row (same ids, same
 order, same meta); only the text changes. A document whose text is empty after cleaning is kept,
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from corpus.clean import linecount
+from corpus.clean import linecount, sitecount
 from corpus.clean.examples import ExamplePicker, id_hash, merge_examples
 from corpus.clean.repeated import RepeatedRemoved
 from corpus.clean.repeated_report import RemovedLines, repeated_summary
@@ -58,7 +60,8 @@ def plan(ctx: StageContext) -> list[dict]:
 
 def inputs(ctx: StageContext, task: dict) -> list[Path]:
     """The docs part a clean task reads, and the frequent lines of every hash range."""
-    return [ctx.upstream_dir("docs") / task["source"] / task["part"], *linecount.frequent_files(ctx)]
+    return [ctx.upstream_dir("docs") / task["source"] / task["part"], *linecount.frequent_files(ctx),
+            *sitecount.pairs_files(ctx)]
 
 
 def run(ctx: StageContext, task: dict) -> dict:
@@ -74,12 +77,13 @@ def run(ctx: StageContext, task: dict) -> dict:
     chars_in = chars_out = empty_after = 0
     picker = ExamplePicker(cfg.examples_per_rule)
     frequent = linecount.load_frequent(ctx)
+    site_pairs = sitecount.load_pairs(ctx)
     removed = RemovedLines()
     for batch in iter_batches(src, columns=DOC_SCHEMA.names, batch_rows=BATCH_ROWS):
         cols = batch.to_pydict()
         for doc_id, doc_source, text, meta in zip(cols["id"], cols["source"], cols["text"], cols["meta"]):
             noted = RepeatedRemoved()
-            result = clean_text(text or "", cfg, frequent, noted)
+            result = clean_text(text or "", cfg, frequent, noted, site_pairs)
             removed.add(noted)
             out["id"].append(doc_id)
             out["source"].append(doc_source)
@@ -135,6 +139,8 @@ SPEC = StageSpec(
             # unsalted files: a forced re-do of one source's counts, the same bytes, does not make
             # the other sources' clean tasks run again
             Phase("merge", linecount.plan_merge, linecount.run_merge),
+            Phase("sites", sitecount.plan_count, sitecount.run_count, sitecount.count_inputs),
+            Phase("site_merge", sitecount.plan_merge, sitecount.run_merge),  # as merge: no inputs
             Phase("clean", plan, run, inputs)],
     finish=finish,
 )

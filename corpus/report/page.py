@@ -44,6 +44,7 @@ LABELS = {
     "symbol_lines": "lines of symbols only", "emails": "e-mail addresses masked", "phones": "phone numbers masked",
     "whitespace": "whitespace normalised",
     "repeated_lines": "repeated-line boilerplate (recurring at the edges of many documents)",
+    "site_lines": "site lines inside texts (ads, read-also links found with the site's chrome)",
     # labels judged against the cleaned text
     "labels_stale": "Speakleash label set aside (cleaning changed the text)",
     "speakleash_low_overridden": "kept against a stale LOW label",
