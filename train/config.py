@@ -188,29 +188,6 @@ class EvalConfig(Section):
     export's figures are on the very text the train stage evaluated."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """`auto`: CUDA when available, else CPU."""
-    devices: int = Field(1, ge=1)
-    """Processes (GPUs) per node. Above 1 (or with `nodes` above 1) the stage launches PyTorch's
-    torchrun on `train/`, one process per device; each reads its own slice of the same global
-    batch order, so the data order and the global batch are those of one device."""
-    nodes: int = Field(1, ge=1)
-    """Machines taking part; each runs the stage (or torchrun) with its own `node_rank`."""
-    node_rank: int = Field(0, ge=0)
-    """This machine's place among the `nodes` (0 writes the checkpoints and the manifest)."""
-    rdzv_endpoint: str = "127.0.0.1:29500"
-    """torchrun's rendezvous `host:port`: an address of node 0 that every node can reach."""
-    rdzv_id: str = "kuznia"
-    """torchrun's rendezvous id: the same on every node of one run."""
-    rdzv_backend: Literal["c10d", "static"] = "c10d"
-    """torchrun's rendezvous backend (`c10d`: node 0 hosts it at `rdzv_endpoint`)."""
-    parallel: Literal["ddp", "fsdp"] = "ddp"
-    """With several devices: `ddp` (each holds the whole model; gradients averaged) or `fsdp`
-    (FSDP2 `fully_shard`: weights, gradients and AdamW state split over the devices, for memory)."""
-    dist_timeout_s: int = Field(1800, ge=10)
-    """How long a process waits in a collective (for a peer's checkpoint save or evaluation)
-    before failing. A peer that dies is noticed sooner: torchrun stops the others."""
-    trace_windows: bool = False
-    """Write the window ids each process trained on, per micro batch, to
-    `checkpoints/trace/windows-rank<R>.jsonl` (to check the data order; small)."""
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     """Compute precision: `auto` is bfloat16 autocast on CUDA and float32 on CPU."""
     batch_tokens: int = Field(8192, ge=1)

@@ -23,7 +23,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from kuznia.files import read_json, write_json_atomic
 from kuznia.stage import StageError
 from train.checkpoint import latest_checkpoint
 from train.config import TrainConfig
-from train.trainer import TrainResult
+from train.trainer import StopSignals, TrainResult
 from train.worker import RESULT
 
 LAUNCH_DIR = "launch"
@@ -76,33 +75,24 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-class _Forward:
+class _Forward(StopSignals):
     """While training runs: SIGTERM / SIGINT to this process go to the worker processes."""
 
     def __init__(self, proc: subprocess.Popen, log: Callable[[str], None]):
-        self.proc, self.log, self.old = proc, log, {}
+        super().__init__()
+        self.proc, self.log = proc, log
 
     def _handle(self, signum, frame) -> None:
         import psutil
 
-        name = signal.Signals(signum).name
+        self.received = signal.Signals(signum).name
         try:
             workers = psutil.Process(self.proc.pid).children()
         except psutil.NoSuchProcess:
             return
-        self.log(f"{name}: asking the {len(workers)} training processes to save and stop")
+        self.log(f"{self.received}: asking the {len(workers)} training processes to save and stop")
         for w in workers:
             with_suppress(lambda: w.send_signal(signal.SIGTERM))
-
-    def __enter__(self) -> _Forward:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                self.old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, old in self.old.items():
-            signal.signal(sig, old)
 
 
 def with_suppress(call: Callable[[], object]) -> None:
