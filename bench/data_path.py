@@ -6,14 +6,17 @@ the clean stage's line counting against a plain-Python line dedup count.
 
 On the same documents, in one process, one after another:
 
-1. ours: `corpus.clean.clean_text` (with the repeated-line rule's table of frequent lines, counted
-   beforehand on the distinct documents as the stage's count and merge phases do) then
+1. ours: `corpus.clean.clean_text` (with the repeated-line rule's table of frequent lines and the
+   site-line rule's site pairs, counted beforehand on the distinct documents as the stage's count
+   and merge phases do) then
    `corpus.quality.SignalComputer` (every signal: language, Gopher and FineWeb statistics), on
    the raw text;
 2. datatrove's GopherRepetitionFilter + FineWebQualityFilter + GopherQualityFilter with
    FineWeb-2's Polish settings (configs/pol_Latn.yml) and its Polish word tokenizer (spaCy
    `pl`), as FineWeb-2 ran them; then the same with a plain `str.split` word tokenizer;
-3. the clean stage's count phase (`linekeys.document_counts(line_keys(...))`: every edge line's
+3. the clean stage's count phases: `lines` (`linekeys.document_counts(line_keys(...))`) and
+   `sites` (`sitelines.count_rows`: the site-line rule's keys and their pairs with each
+   document's chrome), each (`linekeys.document_counts(line_keys(...))`: every edge line's
    key, counted once per document), against the same count written as CCNet writes its line
    dedup in Python (normalise each line with a regular expression, hash it, a set per document,
    a Counter): target >= 20 MB/s per core.
@@ -52,6 +55,8 @@ from corpus.clean.config import CleanConfig
 from corpus.clean.linekeys import document_counts, line_keys
 from corpus.clean.repeated import FrequentLines, frequency_level
 from corpus.clean.rules import clean_text
+from corpus.clean.sitelines import count_rows as site_rows
+from corpus.clean.sitelines import select_pairs, sum_pairs
 from corpus.polish import FINEWEB2_STOPWORDS
 from corpus.quality.config import QualityConfig
 from corpus.quality.signals import SignalComputer
@@ -119,6 +124,21 @@ def timed(fn, docs, repeats: int) -> tuple[float, float]:
 
 
 FREQUENT: list[FrequentLines] = []  # the table `ours` cleans with (set in main)
+SITE_PAIRS: list[np.ndarray] = []  # the site pairs `ours` cleans with (set in main)
+
+
+def count_sites(docs: list[tuple[str, str]], batch: int = 1024) -> list:
+    """The `sites` phase: per batch, each document's site keys, alone and with its chrome keys."""
+    rcfg, frequent = CleanConfig().repeated_lines, FREQUENT[0] if FREQUENT else None
+    return [site_rows([t for t, _ in docs[i:i + batch]], frequent, rcfg)[0] for i in range(0, len(docs), batch)]
+
+
+def site_pairs(docs: list[tuple[str, str]]) -> np.ndarray:
+    """The site pairs of the distinct documents (the `site_merge` phase's selection)."""
+    distinct = list({t: (t, m) for t, m in docs}.values())
+    rows = np.concatenate(count_sites(distinct))
+    return select_pairs(sum_pairs(rows["site"], rows["chrome"], rows["docs"].astype(np.int64)),
+                        CleanConfig().repeated_lines)
 
 
 def count_lines(docs: list[tuple[str, str]], batch: int = 1024) -> list:
@@ -156,9 +176,10 @@ def ours(docs: list[tuple[str, str]], batch: int = 1024) -> None:
     cfg = CleanConfig()
     computer = SignalComputer(QualityConfig())
     frequent = FREQUENT[0] if FREQUENT else None
+    pairs = SITE_PAIRS[0] if SITE_PAIRS else None
     for i in range(0, len(docs), batch):
         chunk = docs[i : i + batch]
-        computer.batch([clean_text(t, cfg, frequent).text for t, _ in chunk], [m for _, m in chunk])
+        computer.batch([clean_text(t, cfg, frequent, site_pairs=pairs).text for t, _ in chunk], [m for _, m in chunk])
 
 
 def datatrove_filters(tokenizer):
@@ -233,17 +254,21 @@ def main(argv: list[str] | None = None) -> None:
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; best of {args.repeats} runs")
     count_lines(docs[:50])  # warm up: the line-key kernel
     FREQUENT.append(frequent_table(docs))
+    SITE_PAIRS.append(site_pairs(docs))
     ours(docs[:50])  # warm up: language profiles, regex compilation
     rows = []
     cpu, wall = timed(ours, docs, args.repeats)
     rows.append(("ours: clean + all signals", cpu, wall))
     cfg = CleanConfig()
-    cpu_c, wall_c = timed(lambda d: [clean_text(t, cfg, FREQUENT[0]) for t, _ in d], docs, args.repeats)
+    cpu_c, wall_c = timed(lambda d: [clean_text(t, cfg, FREQUENT[0], site_pairs=SITE_PAIRS[0]) for t, _ in d],
+                          docs, args.repeats)
     rows.append(("  of which clean", cpu_c, wall_c))
+    cpu_s, wall_s = timed(lambda d: [clean_text(t, cfg, FREQUENT[0]) for t, _ in d], docs, args.repeats)
+    rows.append(("  clean without site lines", cpu_s, wall_s))
     cpu_n, wall_n = timed(lambda d: [clean_text(t, cfg) for t, _ in d], docs, args.repeats)
     rows.append(("  clean without repeated lines", cpu_n, wall_n))
     count_rows = sum(len(r) for r in count_lines(docs))
-    print(f"frequent lines: {len(FREQUENT[0]):,} keys; count phase: {count_rows / mb:,.0f} rows per MB of text "
+    print(f"site pairs: {len(SITE_PAIRS[0]):,}; frequent lines: {len(FREQUENT[0]):,} keys; count phase: {count_rows / mb:,.0f} rows per MB of text "
           f"(12 bytes each on disk; a merge task over 1 GiB of text holds ~{count_rows / mb * 1024 * 30 / 1e6:,.0f} MB)")
     try:
         import datatrove  # noqa: F401
@@ -264,6 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         ratio = cpu_s / rows[0][1]
         print(f"{label:34s} {mb / cpu_s:10.2f} {cpu_s:8.1f} {wall_s:8.1f} {ratio:7.2f}")
     counting = [("count phase (line keys, numba)", *timed(count_lines, docs, args.repeats)),
+                ("sites phase (site keys x chrome)", *timed(count_sites, docs, args.repeats)),
                 ("  same count, plain Python (CCNet)", *timed(count_lines_python, docs, args.repeats))]
     for label, cpu_s, wall_s in counting:
         ratio = cpu_s / counting[0][1]

@@ -204,7 +204,8 @@ class Trainer:
             else:
                 self.log("train.compile is ignored on CPU (it pays off on CUDA only)")
         self.autocast = _autocast(device, cfg.dtype)
-        self.peak = peak_flops(device, cfg.peak_tflops)
+        peak = peak_flops(device, cfg.peak_tflops)
+        self.peak = peak * self.dist.world_size if peak else peak  # tokens/s count every process
         self.tokens_per_step = cfg.micro_batch_size * cfg.grad_accum_steps * self.args.context_tokens
         self.log(f"model: {count_parameters(self.args):,} parameters; "
                  f"{flops_per_token(self.args) / 1e9:.3f} GFLOP/token; device {device}, "

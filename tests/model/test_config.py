@@ -12,6 +12,7 @@ from model.flops import (
     describe,
     estimate_training_memory,
     flops_per_token,
+    per_device_memory,
 )
 from model.llama import Llama
 
@@ -59,6 +60,22 @@ def test_describe_apt3():
     assert mem["weights"] == mem["gradients"] == 4 * APT3_PARAMS and mem["optimizer"] == 8 * APT3_PARAMS
     # The issue measured 16.8-18.4 GiB for micro batch 1; the estimate lands in that region.
     assert 15 < sum(mem.values()) / 2**30 < 25
+
+
+def test_memory_per_device_with_ddp_and_fsdp():
+    args = PRESETS["apt3-1b"]
+    single = estimate_training_memory(args, 1)
+    assert per_device_memory(args, 8, "ddp") == {**single, "gathered": 0}
+    fsdp = per_device_memory(args, 8, "fsdp")
+    assert fsdp["weights"] == fsdp["gradients"] == -(-4 * APT3_PARAMS // 8) and fsdp["optimizer"] == APT3_PARAMS
+    with torch.device("meta"):
+        model = Llama(args)
+    block = sum(p.numel() for p in model.model.layers[0].parameters())
+    root = APT3_PARAMS - args.n_layers * block  # embeddings, final norm, head: FSDP's root unit
+    assert fsdp["gathered"] == 4 * (root + 3 * block)
+    assert fsdp["activations"] == single["activations"]
+    text = describe("apt3-1b", devices=8).splitlines()
+    assert text[-1] == "  total                               19.33 GiB      6.80 GiB"
 
 
 def test_describe_unknown_preset_lists_presets():
