@@ -184,14 +184,17 @@ def _load(paths: tuple[str, ...], stamps: tuple[tuple[int, int], ...]) -> Freque
     return FrequentLines.from_rows(np.concatenate(arrays) if arrays else np.zeros(0, FREQUENT_DTYPE))
 
 
+def cache_key(files: list[Path]) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    """(paths, sizes and mtimes) of a merge's per-range tables, for a loader cached per process
+    while they are unchanged; a missing one is an error saying how to rebuild them."""
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        raise StageError(f"{missing[0]} is missing; re-run `kuznia stage clean --force`")
+    return tuple(map(str, files)), tuple((f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+
+
 def load_frequent(ctx: StageContext) -> FrequentLines | None:
     """Every range's frequent keys as one table (ranges are disjoint and in order, so the
     concatenation is sorted); cached per process while the files are unchanged."""
     files = frequent_files(ctx)
-    if not files:
-        return None
-    missing = [f for f in files if not f.exists()]
-    if missing:
-        raise StageError(f"{missing[0]} is missing; re-run `kuznia stage clean --force`")
-    stamps = tuple((f.stat().st_size, f.stat().st_mtime_ns) for f in files)
-    return _load(tuple(map(str, files)), stamps)
+    return _load(*cache_key(files)) if files else None

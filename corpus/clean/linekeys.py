@@ -60,11 +60,17 @@ class LineKeys:
         return self.exact[a:b], self.template[a:b]
 
 
-def line_keys(texts: list[str]) -> LineKeys:
-    """The keys of every line of `texts` (lower-cased here: the kernel compares code points)."""
+def code_points(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(code points, offsets) of `texts` lower-cased and joined, as the line kernels read them:
+    text `d` is `cp[offsets[d]:offsets[d + 1]]`."""
     lowered = [t.lower() for t in texts]
     offsets = np.array([0, *accumulate(map(len, lowered))], dtype=np.int64)
-    cp = np.frombuffer("".join(lowered).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return np.frombuffer("".join(lowered).encode("utf-32-le", "surrogatepass"), dtype=np.uint32), offsets
+
+
+def line_keys(texts: list[str]) -> LineKeys:
+    """The keys of every line of `texts` (lower-cased here: the kernel compares code points)."""
+    cp, offsets = code_points(texts)
     exact, template, starts = K.line_hashes(cp, offsets, char_classes())
     return LineKeys(exact, template, starts)
 

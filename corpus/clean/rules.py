@@ -10,10 +10,10 @@ Order matters: mojibake is repaired on the text as fetched (its gate looks for c
 outside plain Polish); HTML entities are decoded before control characters and normalisation
 see them; boilerplate lines go in two passes, the phrase rules first (`boilerplate`), then lines
 that recur at the edges of many documents (`repeated_lines`, which needs the clean stage's
-counts: `CleanState.frequent`; without them it does nothing), then lines a site inserts inside
-its pages' texts, in documents whose chrome that removed (`site_lines`: `CleanState.site_pairs`); symbol lines go before masking (a
-masked address must not keep a cookie banner alive); whitespace is last, so it collapses the
-blank lines removals leave.
+counts: `CleanState.frequent`; without them it does nothing), then the lines a site inserts
+inside its pages' texts, in documents whose chrome that removed (`site_lines`:
+`CleanState.site_pairs`); symbol lines go before masking (a masked address must not keep a
+cookie banner alive); whitespace is last, so it collapses the blank lines removals leave.
 """
 
 from __future__ import annotations

@@ -108,9 +108,4 @@ def _load(paths: tuple[str, ...], stamps: tuple[tuple[int, int], ...]) -> np.nda
 def load_pairs(ctx: StageContext) -> np.ndarray | None:
     """Every range's site pairs as one sorted array; cached per process while unchanged."""
     files = pairs_files(ctx)
-    if not files:
-        return None
-    missing = [f for f in files if not f.exists()]
-    if missing:
-        raise StageError(f"{missing[0]} is missing; re-run `kuznia stage clean --force`")
-    return _load(tuple(map(str, files)), tuple((f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+    return _load(*linecount.cache_key(files)) if files else None

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from corpus.clean import linekeys_kernels as LK
-from corpus.clean.linekeys import char_classes
+from corpus.clean.linekeys import char_classes, code_points
 from corpus.clean.repeated import _DIALOGUE_RE, _NUMBERED_RE, FrequentLines, remove_repeated_lines
 from corpus.clean.sitelines_kernels import site_line_keys
 
@@ -45,9 +45,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 def site_keys(texts: list[str], rcfg) -> tuple[np.ndarray, np.ndarray]:
     """(keys, starts): the site key of every line of `texts` (0: none); text `d`'s lines are
     `starts[d]:starts[d + 1]`, numbered as `linekeys.line_keys` numbers them."""
-    lowered = [t.lower() for t in texts]
-    offsets = np.array([0, *np.cumsum([len(t) for t in lowered])], dtype=np.int64)
-    cp = np.frombuffer("".join(lowered).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    cp, offsets = code_points(texts)
     classes = char_classes()
     starts = LK._count_lines(cp, offsets, classes)
     keys = site_line_keys(cp, offsets, classes, starts, rcfg.site_max_tokens, rcfg.site_label_max_tokens,
