@@ -9,12 +9,9 @@ mapper (`flows/runners.py`), and publishes counts and the report as artifacts
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import os
-import signal
 import socket
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +31,7 @@ from kuznia.driver import run_stage
 from kuznia.files import DiskFull
 from kuznia.lock import LockHeld, hold, hold_run
 from kuznia.progress import reporting_to
+from kuznia.usage import die_with_parent
 from kuznia.registry import UnknownStage
 from kuznia.stage import StageError, load_spec
 
@@ -124,7 +122,7 @@ def ensure_api() -> None:
     class Server(srv.SubprocessASGIServer):
         def _run_uvicorn_command(self):  # Prefect's command, started so that it dies with us
             real = srv.subprocess.Popen
-            srv.subprocess.Popen = functools.partial(real, preexec_fn=_die_with_parent)
+            srv.subprocess.Popen = functools.partial(real, preexec_fn=die_with_parent)
             try:
                 return super()._run_uvicorn_command()
             finally:
@@ -133,13 +131,6 @@ def ensure_api() -> None:
     server = Server()
     server.start()
     os.environ["PREFECT_API_URL"] = server.api_url
-
-
-def _die_with_parent() -> None:
-    """In a child between fork and exec: have the kernel send it SIGTERM when this process dies
-    (Linux), so that a `kill -9` of a run does not leave its temporary API server running."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _run_stages(cfg: PipelineConfig, names: list[str], force: bool) -> list[dict] | State:

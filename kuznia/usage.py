@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import resource
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -70,3 +71,11 @@ def task_usage() -> Iterator[dict]:
     finally:
         usage["cpu_s"] = round(time.process_time() - cpu0, 3)
         usage["rss_peak_bytes"] = peak_rss_bytes()
+
+
+def die_with_parent() -> None:
+    """In a child between fork and exec: have the kernel send it SIGTERM when this process dies
+    (Linux), so that a `kill -9` of a run does not leave its children (an API server, torchrun)
+    running."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

@@ -122,10 +122,8 @@ class Dist:
     def wrap(self, model: nn.Module, chunk_tokens: int | None, device: torch.device) -> nn.Module:
         """The loss module training calls: plain, in DDP, or over a `fully_shard`ed model."""
         loss = LossModule(model, chunk_tokens)
-        if not self.enabled:
+        if not self.enabled or self.sharded:  # (FSDP: `shard` split the model itself, before the optimizer)
             return loss
-        if self.sharded:
-            return loss  # the model itself was sharded by `shard` before the optimizer was built
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         return DDP(loss, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False,

@@ -16,7 +16,7 @@ processes themselves: they agree to stop, rank 0 saves, they exit, and the resul
 from __future__ import annotations
 
 import collections
-import ctypes
+import contextlib
 import os
 import re
 import shutil
@@ -28,12 +28,12 @@ from pathlib import Path
 
 from kuznia.files import read_json, write_json_atomic
 from kuznia.stage import StageError
+from kuznia.usage import die_with_parent
 from train.checkpoint import latest_checkpoint
 from train.config import TrainConfig
 from train.trainer import StopSignals, TrainResult
-from train.worker import RESULT
+from train.worker import LAUNCH_DIR, result_path
 
-LAUNCH_DIR = "launch"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TAIL_LINES = 40
 FAILURE_RE = re.compile(r"rank\s*:\s*(\d+)\s*\(local_rank.*?\)\s*\n\s*exitcode\s*:\s*(-?\d+)", re.S)
@@ -70,11 +70,6 @@ def write_spec(root: Path, model_section, cfg: TrainConfig, *, stop_at_step: int
     return launch / "spec.json"
 
 
-def _die_with_parent() -> None:
-    """torchrun gets SIGTERM (and so saves) if this process dies without stopping it."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 class _Forward(StopSignals):
     """While training runs: SIGTERM / SIGINT to this process go to the worker processes."""
 
@@ -92,14 +87,8 @@ class _Forward(StopSignals):
             return
         self.log(f"{self.received}: asking the {len(workers)} training processes to save and stop")
         for w in workers:
-            with_suppress(lambda: w.send_signal(signal.SIGTERM))
-
-
-def with_suppress(call: Callable[[], object]) -> None:
-    try:
-        call()
-    except Exception:  # noqa: BLE001 - a process that is already gone
-        pass
+            with contextlib.suppress(psutil.NoSuchProcess):
+                w.send_signal(signal.SIGTERM)
 
 
 def run_torchrun(cmd: list[str], log: Callable[[str], None]) -> tuple[int, list[str]]:
@@ -109,7 +98,8 @@ def run_torchrun(cmd: list[str], log: Callable[[str], None]) -> tuple[int, list[
     tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
     log("launching: " + " ".join(cmd))
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                          cwd=REPO_ROOT, preexec_fn=_die_with_parent, bufsize=1) as proc, _Forward(proc, log):
+                          cwd=REPO_ROOT, preexec_fn=die_with_parent,  # torchrun saves if we die
+                          bufsize=1) as proc, _Forward(proc, log):
         for line in proc.stdout:
             line = line.rstrip("\n")
             tail.append(line)
@@ -118,19 +108,20 @@ def run_torchrun(cmd: list[str], log: Callable[[str], None]) -> tuple[int, list[
     return rc, list(tail)
 
 
-def failure_message(launch: Path, root: Path, rc: int, tail: list[str]) -> str:
+def failure_message(root: Path, rc: int, tail: list[str]) -> str:
     """Which rank failed first and how (killed by a signal, or its exception), what the others
     did after it, and where a rerun resumes."""
-    files = sorted(launch.glob("error-rank*.txt"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    # every node's launch folder (ranks are global; on a shared work dir node 0 sees them all)
+    files = sorted(root.glob(f"{LAUNCH_DIR}*/error-rank*.txt"), key=lambda p: (p.stat().st_mtime_ns, p.name))
     errors = {int(re.sub(r"\D", "", p.name)): p.read_text("utf-8").strip() for p in files}  # first written first
     codes = {int(r): int(c) for r, c in FAILURE_RE.findall("\n".join(tail))}
     # torchrun stops the survivors with SIGTERM: any other signal is what killed a rank
     killed = {r: signal.Signals(-c).name for r, c in sorted(codes.items()) if c < 0 and -c != signal.SIGTERM}
     first = [f"rank {r} was killed by {name}" for r, name in killed.items()]
     rest = [f"rank {r}: {_short(msg)}" for r, msg in errors.items()]
-    if not first and rest:
-        first, rest = [f"rank {rest[0].removeprefix('rank ')}"], rest[1:]
-        first[0] = first[0].replace(":", " failed first:", 1)
+    if not first and errors:  # no rank was killed: the first error file written is the cause
+        r, msg = next(iter(errors.items()))
+        first, rest = [f"rank {r} failed first: {_short(msg)}"], rest[1:]
     if not first:
         first = [f"torchrun exited with code {rc}" + (f" (exit codes by rank: {codes})" if codes else "")]
     text = "; ".join(first) + (f"; the others stopped after it ({'; '.join(rest)})" if rest else "")
@@ -150,14 +141,14 @@ def train_processes(model_section, cfg: TrainConfig, *, checkpoints_dir: Path, l
     root = Path(checkpoints_dir)
     spec = write_spec(root, model_section, cfg, stop_at_step=stop_at_step, checkpoints_dir=root, **trainer)
     rc, tail = run_torchrun(torchrun_command(cfg, spec), log)
-    result_path = spec.parent / RESULT
-    if cfg.node_rank > 0:  # node 0 has the result
+    result = result_path(root)
+    if cfg.node_rank > 0:  # node 0 reads the result
         if rc != 0:
-            raise TrainingFailed(failure_message(spec.parent, root, rc, tail))
+            raise TrainingFailed(failure_message(root, rc, tail))
         return TrainResult(step=-1, tokens_seen=0)
-    if not result_path.exists():  # (rank 0 finished when it exists: a SIGTERM to torchrun exits it non-zero)
-        raise TrainingFailed(failure_message(spec.parent, root, rc, tail))
-    r = read_json(result_path)
+    if not result.exists():  # (rank 0 finished when it exists: a SIGTERM to torchrun exits it non-zero)
+        raise TrainingFailed(failure_message(root, rc, tail))
+    r = read_json(result)
     for key in ("checkpoint", "resumed_from", "superseded"):
         r[key] = Path(r[key]) if r.get(key) else None
     r["losses"] = [tuple(x) for x in r["losses"]]

@@ -2,7 +2,7 @@
 
 The spec (written by `train/launch.py`) holds the resolved `model` and `train` config sections
 and the trainer's other arguments. Every process builds the same `Trainer` (it joins the process
-group from torchrun's environment) and fits; rank 0 writes the result next to the spec. A process
+group from torchrun's environment) and fits; rank 0 writes the result (`result_path`). A process
 that fails writes `error-rank<R>.txt` there (its exception in one line) before it exits, so the
 stage can say which rank failed and why; a process killed outright leaves none, and torchrun's
 summary names it.
@@ -22,7 +22,14 @@ from kuznia.files import write_json_atomic
 from model.config import ModelSection
 from train.config import TrainConfig
 
+LAUNCH_DIR = "launch"  # under the checkpoints folder: node 0's spec, and the result
 RESULT = "result.json"
+
+
+def result_path(checkpoints_dir: Path) -> Path:
+    """Where rank 0 writes the run's result: node 0's launch folder, wherever rank 0 runs (a c10d
+    rendezvous gives ranks in the order the nodes join, not by `train.node_rank`)."""
+    return Path(checkpoints_dir) / LAUNCH_DIR / RESULT
 
 
 def error_file(launch_dir: Path, rank: int) -> Path:
@@ -49,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         result = trainer.fit(spec.get("stop_at_step"))
         if trainer.dist.is_main:
             out = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(result).items()}
-            write_json_atomic(spec_path.parent / RESULT, out)
+            write_json_atomic(result_path(spec["trainer"]["checkpoints_dir"]), out)
         trainer.dist.barrier()
     except BaseException as e:
         error_file(spec_path.parent, rank).write_text(f"{type(e).__name__}: {e}\n", "utf-8")
